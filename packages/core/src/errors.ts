@@ -1,0 +1,66 @@
+/**
+ * Stable error codes. A code never changes meaning once published; messages may improve.
+ */
+export const ErrorCodes = {
+  /** A search space definition is invalid (empty choices, low > high, duplicate names…). */
+  INVALID_SPACE: 'E_INVALID_SPACE',
+  /** An architecture is not a member of its search space. */
+  INVALID_ARCH: 'E_INVALID_ARCH',
+  /** An architecture string (e.g. a NAS-Bench-201 cell string) cannot be parsed. */
+  PARSE_ARCH: 'E_PARSE_ARCH',
+  /** Plugin options failed validation. */
+  BAD_OPTIONS: 'E_BAD_OPTIONS',
+  /** No strategy plugin with that name is installed. */
+  UNKNOWN_STRATEGY: 'E_UNKNOWN_STRATEGY',
+  /** No evaluator with that name is installed. */
+  UNKNOWN_EVALUATOR: 'E_UNKNOWN_EVALUATOR',
+  /** A strategy does not support the given search space. */
+  UNSUPPORTED_SPACE: 'E_UNSUPPORTED_SPACE',
+  /** A space is too large (or continuous) to enumerate. */
+  SPACE_TOO_LARGE: 'E_SPACE_TOO_LARGE',
+  /** A serialised state (RNG, strategy checkpoint) is malformed or from another version. */
+  BAD_STATE: 'E_BAD_STATE',
+  /** A plugin object does not satisfy its contract. */
+  BAD_PLUGIN: 'E_BAD_PLUGIN',
+  /** Resuming an experiment with a different configuration. */
+  CONFIG_MISMATCH: 'E_CONFIG_MISMATCH',
+  /** An experiment configuration is invalid. */
+  BAD_CONFIG: 'E_BAD_CONFIG',
+  /** Training diverged (NaN or exploding loss). */
+  DIVERGED: 'E_DIVERGED',
+  /** An evaluation returned no usable objective. */
+  BAD_METRICS: 'E_BAD_METRICS',
+  /** Work was cancelled through an abort signal. */
+  ABORTED: 'E_ABORTED',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {})
+
+/** The one error class of naskit. `code` is stable; `message` says what to do next. */
+export class NaskitError extends Error {
+  readonly code: ErrorCode
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'NaskitError'
+    this.code = code
+    this.details = options?.details
+  }
+
+  toJSON(): { name: string; code: string; message: string } {
+    return { name: this.name, code: this.code, message: this.message }
+  }
+}
+
+/** True when `err` is a NaskitError (optionally with the given code), also across realms. */
+export function isNaskitError(err: unknown, code?: ErrorCode): err is NaskitError {
+  if (err === null || typeof err !== 'object') return false
+  const e = err as { name?: unknown; code?: unknown }
+  if (!(err instanceof NaskitError) && e.name !== 'NaskitError') return false
+  return code === undefined || e.code === code
+}
