@@ -1,0 +1,122 @@
+import { writeFile } from 'node:fs/promises'
+import { NaskitError } from '@naskit/core'
+import { type ExperimentData, numericMetrics, rankTrials, readExperiment } from './report'
+
+/** Formats of `naskit export`. */
+export type ExportFormat = 'json' | 'csv'
+
+/** Options of {@link exportTrials}. */
+export interface ExportOptions {
+  /** Number of best trials. @default 10 */
+  top?: number
+  /** @default 'json' */
+  format?: ExportFormat | string
+  /** Include failed trials (after the ranked ones). @default false */
+  includeFailed?: boolean
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return ''
+  const s =
+    typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean'
+        ? String(v)
+        : JSON.stringify(v)
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+/** The best `top` trials of an experiment, as JSON or CSV text. */
+export function exportText(data: ExperimentData, opts: ExportOptions = {}): string {
+  const top = opts.top ?? 10
+  if (!Number.isInteger(top) || top < 1)
+    throw new NaskitError('E_BAD_OPTIONS', `--top must be a positive integer, got ${top}.`)
+  const format = opts.format ?? 'json'
+  const ranked = rankTrials(data.trials).slice(0, top)
+  const rows = [
+    ...ranked.map((t, i) => ({ rank: (i + 1) as number | null, t })),
+    ...(opts.includeFailed
+      ? data.trials.filter((t) => t.status === 'failed').map((t) => ({ rank: null, t }))
+      : []),
+  ]
+  if (format === 'json') {
+    return `${JSON.stringify(
+      {
+        experiment: {
+          dir: data.dir,
+          space: data.config?.space.name ?? null,
+          strategy: data.config?.strategy.name ?? null,
+          evaluator: data.config?.evaluator.name ?? null,
+          seed: data.config?.seed ?? null,
+          trials: data.trials.length,
+        },
+        trials: rows.map(({ rank, t }) => ({
+          rank,
+          id: t.id,
+          status: t.status,
+          objective: t.objective,
+          key: t.key,
+          arch: t.arch,
+          metrics: t.metrics,
+          ...(t.error ? { error: t.error } : {}),
+          ...(t.timings ? { durationMs: t.timings.durationMs } : {}),
+          ...(t.worker ? { worker: t.worker } : {}),
+        })),
+      },
+      null,
+      2,
+    )}\n`
+  }
+  if (format === 'csv') {
+    const metrics = numericMetrics(data.trials)
+    const header = [
+      'rank',
+      'id',
+      'status',
+      'objective',
+      ...metrics,
+      'duration_ms',
+      'error_code',
+      'error_message',
+      'key',
+      'arch',
+    ]
+    const lines = [header.join(',')]
+    for (const { rank, t } of rows) {
+      lines.push(
+        [
+          rank,
+          t.id,
+          t.status,
+          t.objective,
+          ...metrics.map((m) => t.metrics[m]),
+          t.timings?.durationMs,
+          t.error?.code,
+          t.error?.message,
+          t.key,
+          t.arch,
+        ]
+          .map(csvCell)
+          .join(','),
+      )
+    }
+    return `${lines.join('\n')}\n`
+  }
+  if (format === 'tfjs') {
+    throw new NaskitError(
+      'E_BAD_OPTIONS',
+      'Export format "tfjs" needs the TensorFlow.js trainer (@naskit/trainer-tfjs), which does not provide model export yet. Use --format json or csv.',
+    )
+  }
+  throw new NaskitError('E_BAD_OPTIONS', `Unknown export format "${format}". Use json or csv.`)
+}
+
+/** Exports the best trials of an experiment folder; writes `file` when given, returns the text. */
+export async function exportTrials(
+  dir: string,
+  opts: ExportOptions & { file?: string } = {},
+): Promise<string> {
+  const text = exportText(readExperiment(dir), opts)
+  if (opts.file) await writeFile(opts.file, text)
+  return text
+}

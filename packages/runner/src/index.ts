@@ -1,0 +1,51 @@
+export {
+  CONFIG_DEFAULTS,
+  defineConfig,
+  findConfigFile,
+  loadConfigFile,
+  normalizeBudget,
+  parseDuration,
+  resolveSpace,
+} from './config'
+export type { Budget, BudgetInput, NaskitConfig, PluginInput, SpaceInput } from './config'
+export { readExperimentConfig, runExperiment } from './experiment'
+export type {
+  EndReason,
+  RunEvent,
+  RunExperimentOptions,
+  RunExperimentResult,
+  StoredConfig,
+} from './experiment'
+export { InlineExecutor, ThreadExecutor } from './executor'
+export type { Executor, RunningEval } from './executor'
+export type { EvalOutcome, EvalReport, EvalTask } from './evaluate'
+export { acquireLock, LOCK_FILE } from './lock'
+export type { ExperimentLock } from './lock'
+export {
+  assertEvaluatorPlugin,
+  EVALUATOR_PACKAGES,
+  installCommand,
+  listStrategies,
+  listStrategyPackages,
+  loadEvaluator,
+  loadStrategy,
+  STRATEGY_PACKAGES,
+} from './plugins'
+export type {
+  LoadedEvaluator,
+  LoadedStrategy,
+  ModuleRef,
+  StrategyListing,
+  StrategyPackageInfo,
+} from './plugins'
+export { STORE_FILE, Store } from './store'
+export type { Checkpoint, RunningTrial, StoredTrial } from './store'
+export { applyFlags, runCli } from './commands'
+export type { CliIo } from './commands'
+export { exportText, exportTrials } from './export'
+export type { ExportFormat, ExportOptions } from './export'
+export { formatDuration, jsonReporter, lineReporter, ttyReporter } from './progress'
+export type { ProgressSink } from './progress'
+export { rankTrials, readExperiment, renderReport, reportData, writeReport } from './report'
+export type { ExperimentData, ReportData } from './report'
+export { archSvgs } from './arch-svg'

@@ -1,0 +1,303 @@
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join, resolve as resolvePath } from 'node:path'
+import { NaskitError, type SpaceSpec } from '@naskit/core'
+import { archSvgs, escapeXml } from './arch-svg'
+import type { StoredConfig } from './experiment'
+import { formatDuration } from './progress'
+import { type StoredTrial, Store } from './store'
+
+/** Everything the report and the export read from an experiment folder. */
+export interface ExperimentData {
+  dir: string
+  config: StoredConfig | undefined
+  status: { status: string; reason?: string; message?: string } | undefined
+  versions: Record<string, string | null> | undefined
+  createdAt: number | undefined
+  elapsedMs: number | undefined
+  trials: StoredTrial[]
+  running: number
+}
+
+/** Reads an experiment folder (read-only; works while a search is running). */
+export function readExperiment(dir: string): ExperimentData {
+  const abs = resolvePath(dir)
+  const store = Store.open(abs, { readonly: true })
+  try {
+    return {
+      dir: abs,
+      config: store.getMeta<StoredConfig>('config'),
+      status: store.getMeta('status'),
+      versions: store.getMeta('versions'),
+      createdAt: store.getMeta<number>('createdAt'),
+      elapsedMs: store.getMeta<number>('elapsedMs'),
+      trials: store.trials(),
+      running: store.counts().running,
+    }
+  } finally {
+    store.close()
+  }
+}
+
+/** Ok trials, best first (ties: earlier trial first). */
+export function rankTrials(trials: readonly StoredTrial[]): StoredTrial[] {
+  return trials
+    .filter((t) => t.status === 'ok' && t.objective !== null)
+    .sort((a, b) => (b.objective as number) - (a.objective as number) || a.id - b.id)
+}
+
+/** Numeric metric names present in ok trials, besides the objective. */
+export function numericMetrics(trials: readonly StoredTrial[]): string[] {
+  const names = new Set<string>()
+  for (const t of trials)
+    for (const [k, v] of Object.entries(t.metrics))
+      if (k !== 'objective' && typeof v === 'number' && Number.isFinite(v)) names.add(k)
+  return [...names].sort()
+}
+
+let echartsSource: string | null = null
+function echartsScript(): string {
+  if (echartsSource === null) {
+    const require = createRequire(import.meta.url)
+    const file = join(require.resolve('echarts/package.json'), '..', 'dist', 'echarts.min.js')
+    echartsSource = readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script')
+  }
+  return echartsSource
+}
+
+function pickMetric(names: string[], wanted: RegExp): string | null {
+  return names.find((n) => wanted.test(n)) ?? null
+}
+
+function fmt(v: unknown): string {
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? String(v)
+      : Math.abs(v) >= 1000 || Math.abs(v) < 0.001
+        ? v.toExponential(3)
+        : v.toFixed(4)
+  if (v === null || v === undefined) return '—'
+  return String(v)
+}
+
+/** The chart data embedded in the report (also what the test reads back). */
+export interface ReportData {
+  byTrial: Array<[number, number]>
+  bestByTrial: Array<[number, number]>
+  byTime: Array<[number, number]>
+  bestByTime: Array<[number, number]>
+  failedIds: number[]
+  params: { metric: string; points: Array<[number, number, number]> } | null
+  flops: { metric: string; points: Array<[number, number, number]> } | null
+}
+
+/** Computes the series of the report's charts. */
+export function reportData(trials: readonly StoredTrial[]): ReportData {
+  const ordered = [...trials].sort((a, b) => a.id - b.id)
+  const byTrial: Array<[number, number]> = []
+  const bestByTrial: Array<[number, number]> = []
+  let best = Number.NEGATIVE_INFINITY
+  for (const t of ordered) {
+    if (t.status !== 'ok' || t.objective === null) continue
+    byTrial.push([t.id, t.objective])
+    if (t.objective > best) best = t.objective
+    bestByTrial.push([t.id, best])
+  }
+  const timed = ordered
+    .filter((t) => t.status === 'ok' && t.objective !== null && t.elapsedMs !== null)
+    .sort((a, b) => (a.elapsedMs as number) - (b.elapsedMs as number) || a.id - b.id)
+  const byTime: Array<[number, number]> = []
+  const bestByTime: Array<[number, number]> = []
+  best = Number.NEGATIVE_INFINITY
+  for (const t of timed) {
+    const s = (t.elapsedMs as number) / 1000
+    byTime.push([s, t.objective as number])
+    if ((t.objective as number) > best) best = t.objective as number
+    bestByTime.push([s, best])
+  }
+  const names = numericMetrics(ordered)
+  const scatter = (metric: string | null) => {
+    if (!metric) return null
+    const points: Array<[number, number, number]> = []
+    for (const t of ordered) {
+      const v = t.metrics[metric]
+      if (t.status === 'ok' && t.objective !== null && typeof v === 'number' && Number.isFinite(v))
+        points.push([v, t.objective, t.id])
+    }
+    return points.length > 0 ? { metric, points } : null
+  }
+  return {
+    byTrial,
+    bestByTrial,
+    byTime,
+    bestByTime,
+    failedIds: ordered.filter((t) => t.status === 'failed').map((t) => t.id),
+    params: scatter(
+      pickMetric(names, /^(params|parameters|num_?params|paramCount)$/i) ??
+        pickMetric(names, /param/i),
+    ),
+    flops: scatter(
+      pickMetric(names, /^(flops|macs|mflops|gflops)$/i) ?? pickMetric(names, /flop|mac/i),
+    ),
+  }
+}
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f2d3d;color:#fff;padding:18px 28px}header h1{margin:0 0 6px;font-size:22px}
+header .meta{font-size:13px;opacity:.85}main{padding:20px 28px;max-width:1300px}
+section{background:#fff;border:1px solid #e3e3e3;border-radius:8px;padding:14px 18px;margin:0 0 18px}
+h2{font-size:17px;margin:0 0 10px}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:18px}
+.chart{height:340px}table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #eee;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#f3f5f7}td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px;word-break:break-all}
+.arch{margin:12px 0 22px}.arch h3{font-size:14px;margin:0 0 4px}.stats{display:flex;gap:26px;flex-wrap:wrap;font-size:14px}.stats b{font-size:18px;display:block}
+.muted{color:#777;font-size:12px}
+`
+
+/** Builds the self-contained HTML report of an experiment (no network needed to view it). */
+export function renderReport(data: ExperimentData, opts: { top?: number } = {}): string {
+  const top = opts.top ?? 10
+  const ranked = rankTrials(data.trials)
+  const chart = reportData(data.trials)
+  const cfg = data.config
+  const metrics = numericMetrics(data.trials).filter((m) => m !== 'objective')
+  const failed = data.trials.filter((t) => t.status === 'failed')
+  const space: SpaceSpec | undefined = cfg?.space
+  const title = `naskit · ${cfg ? `${cfg.space.name} / ${cfg.strategy.name} / ${cfg.evaluator.name}` : data.dir}`
+
+  const topRows = ranked
+    .slice(0, top)
+    .map(
+      (t, i) =>
+        `<tr><td class="num">${i + 1}</td><td class="num">${t.id}</td><td class="num">${fmt(t.objective)}</td>${metrics
+          .map((m) => `<td class="num">${fmt(t.metrics[m])}</td>`)
+          .join(
+            '',
+          )}<td class="num">${t.timings ? formatDuration(t.timings.durationMs) : '—'}</td><td><code>${escapeXml(t.key)}</code></td></tr>`,
+    )
+    .join('')
+  const archBlocks = ranked
+    .slice(0, Math.min(top, 5))
+    .map(
+      (t, i) =>
+        `<div class="arch"><h3>#${i + 1} · trial ${t.id} · objective ${fmt(t.objective)}</h3>${archSvgs(t.arch, space).join('')}<div class="muted"><code>${escapeXml(JSON.stringify(t.arch))}</code></div></div>`,
+    )
+    .join('')
+  const failedRows = failed
+    .slice(0, 50)
+    .map(
+      (t) =>
+        `<tr><td class="num">${t.id}</td><td>${escapeXml(t.error?.code ?? '')}</td><td>${escapeXml(t.error?.message ?? '')}</td></tr>`,
+    )
+    .join('')
+  const best = ranked[0]
+  const stats = [
+    ['trials', String(data.trials.length)],
+    ['failed', String(failed.length)],
+    ['best objective', best ? fmt(best.objective) : '—'],
+    ['best trial', best ? String(best.id) : '—'],
+    ['run time', data.elapsedMs !== undefined ? formatDuration(data.elapsedMs) : '—'],
+    [
+      'status',
+      data.status
+        ? `${data.status.status}${data.status.reason ? ` (${data.status.reason})` : ''}`
+        : '—',
+    ],
+  ]
+  const budget = cfg
+    ? [
+        cfg.budget.trials !== null ? `${cfg.budget.trials} trials` : null,
+        cfg.budget.timeMs !== null ? formatDuration(cfg.budget.timeMs) : null,
+        cfg.budget.target !== null ? `target ${cfg.budget.target}` : null,
+      ]
+        .filter(Boolean)
+        .join(', ')
+    : ''
+  const json = JSON.stringify(chart).replace(/</g, '\\u003c')
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeXml(title)}</title><style>${STYLE}</style></head>
+<body>
+<header><h1>${escapeXml(title)}</h1><div class="meta">${escapeXml(data.dir)}${cfg ? ` · seed ${cfg.seed} · budget ${escapeXml(budget)} · ${cfg.workers} worker(s)` : ''}${data.createdAt ? ` · created ${new Date(data.createdAt).toISOString()}` : ''}</div></header>
+<main>
+<section><div class="stats">${stats.map(([k, v]) => `<div><b>${escapeXml(v as string)}</b>${escapeXml(k as string)}</div>`).join('')}</div>${data.status?.message ? `<p class="muted">${escapeXml(data.status.message)}</p>` : ''}</section>
+<div class="grid">
+<section><h2>Best so far, by trial</h2><div id="chart-trial" class="chart"></div></section>
+<section><h2>Best so far, by time</h2><div id="chart-time" class="chart"></div></section>
+${chart.params ? `<section><h2>Objective vs ${escapeXml(chart.params.metric)}</h2><div id="chart-params" class="chart"></div></section>` : ''}
+${chart.flops ? `<section><h2>Objective vs ${escapeXml(chart.flops.metric)}</h2><div id="chart-flops" class="chart"></div></section>` : ''}
+</div>
+<section><h2>Top ${Math.min(top, ranked.length)} architectures</h2>
+<table id="top-table"><thead><tr><th>rank</th><th>trial</th><th>objective</th>${metrics.map((m) => `<th>${escapeXml(m)}</th>`).join('')}<th>time</th><th>key</th></tr></thead><tbody>${topRows}</tbody></table></section>
+<section><h2>Top architectures as graphs</h2>${archBlocks || '<p class="muted">No successful trials yet.</p>'}</section>
+${failed.length > 0 ? `<section><h2>Failed trials (${failed.length})</h2><table id="failed-table"><thead><tr><th>trial</th><th>code</th><th>reason</th></tr></thead><tbody>${failedRows}</tbody></table>${failed.length > 50 ? '<p class="muted">First 50 shown.</p>' : ''}</section>` : ''}
+<p class="muted">Generated by naskit${data.versions?.['@naskit/runner'] ? ` ${escapeXml(String(data.versions['@naskit/runner']))}` : ''} on ${new Date().toISOString()}.</p>
+</main>
+<script id="naskit-data" type="application/json">${json}</script>
+<script>${echartsScript()}</script>
+<script>
+(function () {
+  var data = JSON.parse(document.getElementById('naskit-data').textContent);
+  var charts = [];
+  function line(id, xName, points, best) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var chart = echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption({
+      animation: false,
+      tooltip: { trigger: 'item' },
+      legend: { top: 0 },
+      grid: { left: 60, right: 20, top: 36, bottom: 46 },
+      xAxis: { type: 'value', name: xName, nameLocation: 'middle', nameGap: 28, scale: true },
+      yAxis: { type: 'value', name: 'objective', scale: true },
+      dataZoom: [{ type: 'inside' }],
+      series: [
+        { name: 'trial', type: 'scatter', symbolSize: 5, data: points, itemStyle: { opacity: 0.55 } },
+        { name: 'best so far', type: 'line', step: 'end', showSymbol: false, data: best, lineStyle: { width: 2 } }
+      ]
+    });
+    charts.push(chart);
+  }
+  function scatter(id, series) {
+    var el = document.getElementById(id);
+    if (!el || !series) return;
+    var chart = echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption({
+      animation: false,
+      tooltip: { trigger: 'item', formatter: function (p) { return 'trial ' + p.value[2] + '<br>' + series.metric + ' ' + p.value[0] + '<br>objective ' + p.value[1]; } },
+      grid: { left: 60, right: 20, top: 20, bottom: 46 },
+      xAxis: { type: series.points.every(function (p) { return p[0] > 0; }) ? 'log' : 'value', name: series.metric, nameLocation: 'middle', nameGap: 28, scale: true },
+      yAxis: { type: 'value', name: 'objective', scale: true },
+      series: [{ name: series.metric, type: 'scatter', symbolSize: 6, data: series.points }]
+    });
+    charts.push(chart);
+  }
+  line('chart-trial', 'trial', data.byTrial, data.bestByTrial);
+  line('chart-time', 'seconds', data.byTime, data.bestByTime);
+  scatter('chart-params', data.params);
+  scatter('chart-flops', data.flops);
+  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  window.naskitCharts = charts;
+})();
+</script>
+</body></html>
+`
+}
+
+/** Writes `report.html` (or `file`) for an experiment folder and returns its path. */
+export async function writeReport(
+  dir: string,
+  opts: { file?: string; top?: number } = {},
+): Promise<string> {
+  const data = readExperiment(dir)
+  if (!data.config)
+    throw new NaskitError(
+      'E_NO_EXPERIMENT',
+      `${dir} holds no experiment yet (no configuration stored).`,
+    )
+  const file = resolvePath(opts.file ?? join(data.dir, 'report.html'))
+  await writeFile(file, renderReport(data, opts.top === undefined ? {} : { top: opts.top }))
+  return file
+}

@@ -1,0 +1,89 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { type Evaluator, type Logger, SearchSpace, type SpaceSpec } from '@naskit/core'
+import { createEvaluator, type EvalTask, runEvaluation, toEvalError } from './evaluate'
+import { importFile } from './modules'
+import { pickEvaluator } from './plugins'
+
+/** What a pool worker is started with. */
+export interface WorkerInit {
+  evaluator: { file: string; pick: string | null }
+  options: unknown
+  space: SpaceSpec
+  /** This worker's own evaluator seed. */
+  seed: number
+  index: number
+}
+
+/** Messages from the pool to a worker. */
+export type ToWorker =
+  | { type: 'eval'; task: EvalTask }
+  | { type: 'abort'; trialId: number }
+  | { type: 'close' }
+
+/** Messages from a worker to the pool. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: { code: string; message: string } }
+  | {
+      type: 'done'
+      trialId: number
+      outcome: Awaited<ReturnType<typeof runEvaluation>>
+      startedAt: number
+      finishedAt: number
+    }
+  | { type: 'progress'; trialId: number; progress: { fraction: number; message?: string } }
+  | { type: 'log'; level: 'info' | 'warn'; message: string }
+
+async function main(): Promise<void> {
+  const port = parentPort
+  if (!port) throw new Error('@naskit/runner/worker must run in a worker thread')
+  const init = workerData as WorkerInit
+  const post = (m: FromWorker) => port.postMessage(m)
+  const log: Logger = {
+    info: (message) => post({ type: 'log', level: 'info', message }),
+    warn: (message) => post({ type: 'log', level: 'warn', message }),
+  }
+  let evaluator: Evaluator
+  let space: SearchSpace
+  try {
+    space = SearchSpace.fromJSON(init.space)
+    const mod = await importFile(init.evaluator.file)
+    const { plugin } = pickEvaluator(mod, init.evaluator.pick, init.evaluator.file)
+    evaluator = await createEvaluator(plugin, {
+      options: init.options,
+      space,
+      seed: init.seed,
+      log,
+    })
+  } catch (error) {
+    post({ type: 'init-error', error: toEvalError(error, 'E_WORKER_INIT') })
+    return
+  }
+  const controllers = new Map<number, AbortController>()
+  port.on('message', async (m: ToWorker) => {
+    if (m.type === 'abort') controllers.get(m.trialId)?.abort()
+    else if (m.type === 'close') {
+      try {
+        await evaluator.dispose?.()
+      } finally {
+        process.exit(0)
+      }
+    } else if (m.type === 'eval') {
+      const controller = new AbortController()
+      controllers.set(m.task.trialId, controller)
+      const startedAt = Date.now()
+      const outcome = await runEvaluation(evaluator, space, m.task, controller.signal, (p) =>
+        post({
+          type: 'progress',
+          trialId: m.task.trialId,
+          progress: { fraction: p.fraction, ...(p.message ? { message: p.message } : {}) },
+        }),
+      )
+      controllers.delete(m.task.trialId)
+      post({ type: 'done', trialId: m.task.trialId, outcome, startedAt, finishedAt: Date.now() })
+    }
+  })
+  post({ type: 'ready' })
+}
+
+await main()

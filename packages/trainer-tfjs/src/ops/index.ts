@@ -1,0 +1,17 @@
+export { addMacs, countMacs, heNormal, initContext, Module, uniform } from './module.js'
+export type { InitContext, NamedVariable } from './module.js'
+export {
+  Attention,
+  createOp,
+  DilConv,
+  FactorizedReduce,
+  OP_NAMES,
+  Pool,
+  ReLUConvBN,
+  SepConv,
+  Skip,
+  Zero,
+} from './ops.js'
+export type { OpName, OpSpec } from './ops.js'
+export { BatchNorm, Conv2d, DepthwiseConv2d, Linear, subsample } from './primitives.js'
+export type { BatchNormOptions } from './primitives.js'

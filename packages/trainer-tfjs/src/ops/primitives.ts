@@ -1,0 +1,201 @@
+import * as tf from '@tensorflow/tfjs'
+import { depthwiseFilterGrad, depthwiseInputGrad } from '../kernels/conv_grads.js'
+import { addMacs, heNormal, type InitContext, Module, uniform } from './module.js'
+
+/**
+ * Keeps every s-th row and column (from the first), differentiably: a 1×1 average pool with
+ * stride s, which is a fast native kernel both ways on every backend.
+ */
+export function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  if (s === 1) return x
+  return tf.avgPool(x, 1, s, 'valid')
+}
+
+function outSize(inSize: number, k: number, stride: number, dilation: number): number {
+  const pad = ((k - 1) * dilation) / 2
+  return Math.floor((inSize + 2 * pad - (k - 1) * dilation - 1) / stride) + 1
+}
+
+const dilatedDepthwiseCache = new Map<string, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D>()
+
+/**
+ * Stride-1 depthwise convolution with dilation > 1 and an explicit gradient: the built-in
+ * tfjs gradient only supports dilation 1.
+ */
+function dilatedDepthwise(pad: number, dilation: number) {
+  const key = `${pad}:${dilation}`
+  let f = dilatedDepthwiseCache.get(key)
+  if (f === undefined) {
+    const op = tf.customGrad((...args: unknown[]) => {
+      const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc]
+      save([x, w])
+      const value = tf.depthwiseConv2d(x, w, 1, pad, 'NHWC', dilation, 'floor')
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D]
+          const d = dy as tf.Tensor4D
+          return [
+            depthwiseInputGrad(sx.shape, d, sw, 1, pad, dilation, 'floor'),
+            depthwiseFilterGrad(sx, d, sw.shape, 1, pad, dilation, 'floor'),
+          ]
+        },
+      }
+    })
+    f = (x, w) => op(x, w) as tf.Tensor4D
+    dilatedDepthwiseCache.set(key, f)
+  }
+  return f
+}
+
+/** k×k convolution without bias, PyTorch-style symmetric padding (k odd). */
+export class Conv2d extends Module {
+  readonly weight: tf.Variable
+
+  constructor(
+    ctx: InitContext,
+    readonly cIn: number,
+    readonly cOut: number,
+    readonly k: number,
+    readonly stride = 1,
+    readonly dilation = 1,
+  ) {
+    super()
+    this.weight = this.addVariable('weight', heNormal(ctx, [k, k, cIn, cOut], k * k * cIn))
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const pad = ((this.k - 1) * this.dilation) / 2
+    const w = this.weight as unknown as tf.Tensor4D
+    const oh = outSize(x.shape[1], this.k, this.stride, this.dilation)
+    const ow = outSize(x.shape[2], this.k, this.stride, this.dilation)
+    addMacs(oh * ow * this.k * this.k * this.cIn * this.cOut * x.shape[0])
+    if (this.k === 1 && this.stride > 1) {
+      return tf.conv2d(subsample(x, this.stride), w, 1, 0)
+    }
+    if (this.dilation > 1 && this.stride > 1) {
+      const y = tf.conv2d(x, w, 1, pad, 'NHWC', this.dilation, 'floor')
+      return subsample(y, this.stride)
+    }
+    return tf.conv2d(x, w, this.stride, pad, 'NHWC', this.dilation, 'floor')
+  }
+}
+
+/** Depthwise k×k convolution (channel multiplier 1), any stride and dilation. */
+export class DepthwiseConv2d extends Module {
+  readonly weight: tf.Variable
+
+  constructor(
+    ctx: InitContext,
+    readonly channels: number,
+    readonly k: number,
+    readonly stride = 1,
+    readonly dilation = 1,
+  ) {
+    super()
+    this.weight = this.addVariable('weight', heNormal(ctx, [k, k, channels, 1], k * k))
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const pad = ((this.k - 1) * this.dilation) / 2
+    const w = this.weight as unknown as tf.Tensor4D
+    const oh = outSize(x.shape[1], this.k, this.stride, this.dilation)
+    const ow = outSize(x.shape[2], this.k, this.stride, this.dilation)
+    addMacs(oh * ow * this.k * this.k * this.channels * x.shape[0])
+    if (this.dilation === 1) {
+      return tf.depthwiseConv2d(x, w, this.stride, pad, 'NHWC', 1, 'floor')
+    }
+    const y = dilatedDepthwise(pad, this.dilation)(x, w)
+    return subsample(y, this.stride)
+  }
+}
+
+export interface BatchNormOptions {
+  affine?: boolean
+  /** Weight of the new batch in the running averages (PyTorch convention, default 0.1). */
+  momentum?: number
+  epsilon?: number
+}
+
+/**
+ * Batch normalisation over N, H, W with running statistics: batch statistics and an update
+ * of the running averages in training mode, the running averages in evaluation mode.
+ * `affine: false` drops the learned scale and shift (DARTS search uses this).
+ */
+export class BatchNorm extends Module {
+  readonly gamma: tf.Variable | null
+  readonly beta: tf.Variable | null
+  readonly runningMean: tf.Variable
+  readonly runningVar: tf.Variable
+  readonly momentum: number
+  readonly epsilon: number
+
+  constructor(
+    readonly channels: number,
+    options: BatchNormOptions = {},
+  ) {
+    super()
+    const affine = options.affine ?? true
+    this.momentum = options.momentum ?? 0.1
+    this.epsilon = options.epsilon ?? 1e-5
+    this.gamma = affine ? this.addVariable('gamma', tf.ones([channels])) : null
+    this.beta = affine ? this.addVariable('beta', tf.zeros([channels])) : null
+    this.runningMean = this.addVariable('moving_mean', tf.zeros([channels]), false)
+    this.runningVar = this.addVariable('moving_variance', tf.ones([channels]), false)
+  }
+
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    const scale = (this.gamma ?? undefined) as tf.Tensor1D | undefined
+    const offset = (this.beta ?? undefined) as tf.Tensor1D | undefined
+    const rm = this.runningMean as unknown as tf.Tensor1D
+    const rv = this.runningVar as unknown as tf.Tensor1D
+    if (!training) {
+      return tf.batchNorm4d(x, rm, rv, offset, scale, this.epsilon)
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2])
+    const m = this.momentum
+    const count = x.shape[0] * x.shape[1] * x.shape[2]
+    const unbias = count > 1 ? count / (count - 1) : 1
+    const [newMean, newVar] = tf.tidy(() => [
+      tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)),
+      tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, m * unbias)),
+    ])
+    this.runningMean.assign(newMean!)
+    this.runningVar.assign(newVar!)
+    newMean!.dispose()
+    newVar!.dispose()
+    // Written with broadcasting ops rather than tf.batchNorm: the FusedBatchNorm gradient
+    // tiles per-channel values to the full input shape, which is slow.
+    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)))
+    if (scale) y = tf.mul(y, scale)
+    if (offset) y = tf.add(y, offset)
+    return y as tf.Tensor4D
+  }
+}
+
+/** Fully connected layer with bias, applied to [N, features] through `linear()`. */
+export class Linear extends Module<tf.Tensor2D> {
+  readonly weight: tf.Variable
+  readonly bias: tf.Variable
+
+  constructor(
+    ctx: InitContext,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+  ) {
+    super()
+    const limit = 1 / Math.sqrt(inFeatures)
+    this.weight = this.addVariable('kernel', uniform(ctx, [inFeatures, outFeatures], limit))
+    this.bias = this.addVariable('bias', uniform(ctx, [outFeatures], limit))
+  }
+
+  /** Flattens an NHWC input and applies the layer. */
+  forward(x: tf.Tensor4D): tf.Tensor2D {
+    return this.linear(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D)
+  }
+
+  linear(x: tf.Tensor2D): tf.Tensor2D {
+    addMacs(x.shape[0] * (this.inFeatures * this.outFeatures + this.outFeatures))
+    return tf.add(tf.matMul(x, this.weight as unknown as tf.Tensor2D), this.bias) as tf.Tensor2D
+  }
+}

@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hasErrorCode } from '../src/errors.js'
+import { BatchNorm, countMacs, createOp, initContext, OP_NAMES } from '../src/ops/index.js'
+import { maxRelError, useCpu, useWasm, values } from './helpers.js'
+
+const N = 2
+const H = 8
+
+function runOp(
+  name: string,
+  cIn: number,
+  cOut: number,
+  stride: number,
+  training: boolean,
+  maxTokens?: number,
+) {
+  const op = createOp(name, { cIn, cOut, stride, heads: 2, maxTokens }, initContext(7))
+  const out: { y: Float32Array; shape: number[]; grads: Float32Array[] } = {
+    y: new Float32Array(),
+    shape: [],
+    grads: [],
+  }
+  tf.tidy(() => {
+    const x = tf.tensor4d(values(N * H * H * cIn, 11), [N, H, H, cIn])
+    const vars = op.trainableVariables()
+    const y = op.apply(x, false)
+    // a fixed random projection of the output (a sum of squares is BN-invariant)
+    const r = tf.tensor(values(y.size, 13), y.shape)
+    const f = () => tf.sum(tf.mul(op.apply(x, training), r))
+    out.y = y.dataSync().slice() as Float32Array
+    out.shape = y.shape
+    if (vars.length > 0) {
+      const { grads } = tf.variableGrads(f as () => tf.Scalar, vars)
+      for (const v of vars) out.grads.push(grads[v.name]!.dataSync().slice() as Float32Array)
+    }
+  })
+  const params = op.paramCount()
+  op.dispose()
+  return { ...out, params }
+}
+
+describe('op library', () => {
+  beforeAll(async () => {
+    await useWasm()
+  })
+  afterAll(async () => {
+    await useCpu()
+  })
+
+  const cases: Array<[string, number, number, number]> = []
+  for (const name of OP_NAMES) {
+    cases.push([name, 4, 4, 1])
+    cases.push([name, 4, 8, 2])
+    if (name.endsWith('pool_3x3')) cases.push([name, 4, 4, 2])
+  }
+
+  it.each(cases)(
+    '%s (%i→%i, stride %i): same output and gradients on wasm and cpu',
+    async (name, cIn, cOut, stride) => {
+      await useCpu()
+      const ref = runOp(name, cIn, cOut, stride, true)
+      await useWasm()
+      const before = tf.memory().numTensors
+      const got = runOp(name, cIn, cOut, stride, true)
+      expect(tf.memory().numTensors).toBe(before)
+      expect(got.shape).toEqual([N, H / stride, H / stride, cOut])
+      expect(got.params).toBe(ref.params)
+      expect(maxRelError(got.y, ref.y)).toBeLessThan(1e-4)
+      expect(got.grads.length).toBe(ref.grads.length)
+      for (let i = 0; i < got.grads.length; i++) {
+        expect(maxRelError(got.grads[i]!, ref.grads[i]!)).toBeLessThan(1e-3)
+      }
+    },
+  )
+
+  it('attention over a pooled grid (more positions than maxTokens) matches cpu', async () => {
+    await useCpu()
+    const ref = runOp('attention', 4, 4, 1, true, 16)
+    await useWasm()
+    const got = runOp('attention', 4, 4, 1, true, 16)
+    expect(got.shape).toEqual([N, H, H, 4])
+    expect(maxRelError(got.y, ref.y)).toBeLessThan(1e-4)
+    for (let i = 0; i < got.grads.length; i++) {
+      expect(maxRelError(got.grads[i]!, ref.grads[i]!)).toBeLessThan(1e-3)
+    }
+  })
+
+  it('counts parameters as NAS-Bench-201 does', () => {
+    const count = (name: string, c: number) => {
+      const op = createOp(name, { cIn: c, cOut: c, stride: 1 }, initContext(1))
+      const n = op.paramCount()
+      op.dispose()
+      return n
+    }
+    expect(count('nor_conv_3x3', 16)).toBe(9 * 16 * 16 + 32)
+    expect(count('nor_conv_1x1', 16)).toBe(16 * 16 + 32)
+    expect(count('skip_connect', 16)).toBe(0)
+    expect(count('avg_pool_3x3', 16)).toBe(0)
+    expect(count('none', 16)).toBe(0)
+    // DARTS: sep = 2 × (dw k² C + pw C² + BN 2C); dil = dw k² C + pw C² + BN 2C
+    expect(count('sep_conv_3x3', 16)).toBe(2 * (9 * 16 + 256 + 32))
+    expect(count('dil_conv_5x5', 16)).toBe(25 * 16 + 256 + 32)
+    expect(count('attention', 16)).toBe(4 * 256)
+    const noAffine = createOp(
+      'sep_conv_3x3',
+      { cIn: 8, cOut: 8, stride: 1, affine: false },
+      initContext(1),
+    )
+    expect(noAffine.paramCount()).toBe(2 * (9 * 8 + 64))
+    noAffine.dispose()
+  })
+
+  it('counts multiply-accumulates', () => {
+    const op = createOp('nor_conv_3x3', { cIn: 16, cOut: 16, stride: 1 }, initContext(1))
+    const macs = countMacs(() => tf.tidy(() => void op.apply(tf.zeros([1, 32, 32, 16]))))
+    expect(macs).toBe(9 * 16 * 16 * 32 * 32)
+    op.dispose()
+  })
+
+  it('batch norm keeps running statistics in training mode and uses them in eval mode', () => {
+    const bn = new BatchNorm(2)
+    tf.tidy(() => {
+      const x = tf.tensor4d([1, 10, 3, 20, 5, 30, 7, 40], [1, 2, 2, 2])
+      bn.apply(x, true)
+      const mean = bn.runningMean.dataSync()
+      expect(mean[0]).toBeCloseTo(0.4, 5)
+      expect(mean[1]).toBeCloseTo(2.5, 5)
+      const yTrain = bn.apply(x, true).dataSync()
+      expect(Math.abs(yTrain[0]! + 1.3416)).toBeLessThan(1e-3)
+      const yEval = bn.apply(x, false).dataSync()
+      expect(yEval[0]).not.toBeCloseTo(yTrain[0]!, 2)
+    })
+    bn.dispose()
+  })
+
+  it('unknown ops fail with E_UNKNOWN_OP', () => {
+    let err: unknown
+    try {
+      createOp('conv_9x9', { cIn: 1, cOut: 1, stride: 1 }, initContext(1))
+    } catch (e) {
+      err = e
+    }
+    expect(hasErrorCode(err, 'E_UNKNOWN_OP')).toBe(true)
+  })
+})
