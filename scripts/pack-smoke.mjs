@@ -38,9 +38,13 @@ function closure(name, acc = new Set()) {
 
 const tarballOf = new Map()
 for (const { dir, pkg } of all) {
-  const out = execFileSync(pnpm, ['pack', '--pack-destination', tarballs], { cwd: dir, encoding: 'utf8' })
-  const file = out.trim().split('\n').filter((l) => l.endsWith('.tgz')).pop()
-  tarballOf.set(pkg.name, resolve(dir, file))
+  try {
+    const out = execFileSync(pnpm, ['pack', '--pack-destination', tarballs], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })
+    const file = out.trim().split('\n').filter((l) => l.endsWith('.tgz')).pop()
+    tarballOf.set(pkg.name, resolve(dir, file))
+  } catch (error) {
+    record(`${pkg.name}: pnpm pack`, false, String(error.stderr || error.message).slice(-2000))
+  }
 }
 
 const generic = `
@@ -73,8 +77,14 @@ for (const { dir, pkg } of all) {
   const name = pkg.name
   const folder = join(work, name.replace('/', '__'))
   mkdirSync(folder)
+  const needed = [...closure(name)]
+  const unpacked = needed.filter((n) => !tarballOf.has(n))
+  if (unpacked.length > 0) {
+    record(`${name}: install`, false, `not packed: ${unpacked.join(', ')}`)
+    continue
+  }
   const deps = {}
-  for (const n of closure(name)) deps[n] = `file:${tarballOf.get(n)}`
+  for (const n of needed) deps[n] = `file:${tarballOf.get(n)}`
   writeFileSync(
     join(folder, 'package.json'),
     JSON.stringify({ name: 'smoke', private: true, type: 'module', dependencies: deps, overrides: deps }, null, 2),
