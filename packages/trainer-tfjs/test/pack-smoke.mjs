@@ -11,7 +11,12 @@ const evaluator = tfjsEvaluator({
   split: { trainSize: 256, validationSize: 128, testSize: 128 },
   build: { nb201: { channels: 4, cellsPerStage: 1 } },
 })
-const arch = nb201FromString('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|')
+const arch = nb201FromString(
+  '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|',
+)
 const m = await evaluator.evaluate(arch, { trialId: 0, seed: 1 })
-if (!(m.objective >= 0 && m.objective <= 1) || !(m.params > 0)) throw new Error(`bad metrics ${JSON.stringify(m)}`)
-console.log(`trainer-tfjs: trained on MNIST with the ${m.backend} backend, validation accuracy ${m.objective.toFixed(3)}, ${m.params} params`)
+if (!(m.objective >= 0 && m.objective <= 1) || !(m.params > 0))
+  throw new Error(`bad metrics ${JSON.stringify(m)}`)
+console.log(
+  `trainer-tfjs: trained on MNIST with the ${m.backend} backend, validation accuracy ${m.objective.toFixed(3)}, ${m.params} params`,
+)
