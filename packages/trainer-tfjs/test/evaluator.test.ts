@@ -72,6 +72,17 @@ describe('tfjsEvaluator', () => {
     expect(a.objective).toBe(b.objective)
   })
 
+  it('trains cells whose dead-end nodes get no gradient', async () => {
+    const ev = tfjsEvaluator(small)
+    // node 2 feeds nothing (its outgoing edge is `none`), so its convolution gets no gradient
+    const arch = nb201FromString(
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|',
+    )
+    const m = await ev.evaluate(arch, { trialId: 3, seed: 2 })
+    expect(m.objective).toBeGreaterThanOrEqual(0)
+    expect(Number.isFinite(m.final_loss as number)).toBe(true)
+  })
+
   it('20 trials release every tensor they create', async () => {
     const ev = tfjsEvaluator({
       ...small,

@@ -132,8 +132,12 @@ export async function trainNetwork(
               () => tf.losses.softmaxCrossEntropy(labels, net.apply(batch.x, true)) as tf.Scalar,
               vars,
             )
-            let gs = vars.map((v) => {
-              const g = grads[v.name]!
+            // Variables that do not reach the loss (e.g. a cell node whose output is dropped by
+            // `none` edges) get no gradient; the set is the same at every step, so the
+            // optimizer's per-variable state stays aligned.
+            const live = vars.filter((v) => grads[v.name] != null)
+            let gs = live.map((v) => {
+              const g = grads[v.name] as tf.Tensor
               return wd > 0 ? tf.add(g, tf.mul(v, wd)) : g
             })
             if (clip > 0) {
@@ -143,7 +147,7 @@ export async function trainNetwork(
             }
             const lv = value.dataSync()[0]!
             if (Number.isFinite(lv) && lv <= limit) {
-              optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: gs[i]! })))
+              optimizer.applyGradients(live.map((v, i) => ({ name: v.name, tensor: gs[i]! })))
             }
             return lv
           })

@@ -1,0 +1,144 @@
+import { type Arch, NaskitError, type SearchSpace } from '@naskit/core'
+import * as tf from '@tensorflow/tfjs'
+import { BatchNorm, type BuildOptions, Module, type NamedVariable } from './trainer'
+
+/** The space families a supernet can be built for. */
+export type SupernetKind = 'nb201' | 'chain' | 'nasnet'
+
+/** One choice of the supernet that holds weights of its own: a layer or an edge and its ops. */
+export interface SupernetSlot {
+  /** Stable name, e.g. `cell.2.1` (edge 1→2) or `layers.3`. */
+  id: string
+  /** The candidate operations, each with its own weights. */
+  ops: readonly string[]
+}
+
+/** A holder for sub-modules: the root of a supernet's module tree. */
+export class ModuleList extends Module {
+  add<M extends Module<tf.Tensor>>(name: string, m: M): M {
+    return this.addModule(name, m)
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return x
+  }
+}
+
+/** Walks an object graph and collects every trainer `BatchNorm` reachable through properties. */
+export function findBatchNorms(root: object): BatchNorm[] {
+  const out: BatchNorm[] = []
+  const seen = new Set<object>()
+  const visit = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || seen.has(v)) return
+    if (v instanceof tf.Tensor || ArrayBuffer.isView(v)) return
+    seen.add(v)
+    if (v instanceof BatchNorm) {
+      out.push(v)
+      return
+    }
+    if (v instanceof Map) {
+      for (const x of v.values()) visit(x)
+      return
+    }
+    for (const x of Object.values(v)) visit(x)
+  }
+  visit(root)
+  return out
+}
+
+/**
+ * A weight-sharing supernet: one set of weights per (layer or edge, op), widths sharing the
+ * widest layer's weights through channel slices. `forward(x, arch)` runs only the operations
+ * that the architecture selects, so training a sampled architecture updates only its path.
+ */
+export abstract class Supernet {
+  abstract readonly kind: SupernetKind
+  readonly root = new ModuleList()
+  private bnCache: BatchNorm[] | null = null
+  private disposed = false
+
+  constructor(
+    readonly space: SearchSpace,
+    readonly inputShape: [number, number, number],
+    readonly numClasses: number,
+  ) {}
+
+  /** Logits of `arch`'s subnet on NHWC images `x`; `training` uses batch statistics. */
+  forward(x: tf.Tensor4D, arch: Arch, training = false): tf.Tensor2D {
+    if (this.disposed)
+      throw new NaskitError('E_BAD_STATE', 'This supernet was disposed; build a new one.')
+    return this.run(x, arch, training)
+  }
+
+  protected abstract run(x: tf.Tensor4D, arch: Arch, training: boolean): tf.Tensor2D
+
+  /** The layers or edges with weights per op. */
+  abstract slots(): SupernetSlot[]
+
+  /**
+   * Options for `buildNetwork` of @naskit/trainer-tfjs that build an architecture's
+   * stand-alone network with the supernet's structure (for retraining from scratch).
+   */
+  abstract buildOptions(): BuildOptions
+
+  /** Every variable with a stable path name (weights and batch-norm statistics). */
+  namedVariables(): NamedVariable[] {
+    return this.root.namedVariables()
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.root.trainableVariables()
+  }
+
+  /** Trainable scalars of the whole supernet. */
+  paramCount(): number {
+    return this.root.paramCount()
+  }
+
+  /** The batch norms of the supernet (recalibrated per candidate before evaluation). */
+  batchNorms(): BatchNorm[] {
+    if (this.bnCache === null) this.bnCache = findBatchNorms(this.root)
+    return this.bnCache
+  }
+
+  /** Releases every variable of the supernet. */
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.root.dispose()
+    this.disposeExtra()
+  }
+
+  isDisposed(): boolean {
+    return this.disposed
+  }
+
+  protected disposeExtra(): void {}
+}
+
+/**
+ * Channel masks: the first `active` of `max` channels are kept, the rest set to zero, so a
+ * narrower layer is the widest layer's weights restricted to a channel slice.
+ */
+export class ChannelMasks {
+  private readonly cache = new Map<string, tf.Tensor4D>()
+
+  apply(x: tf.Tensor4D, active: number): tf.Tensor4D {
+    const max = x.shape[3]
+    if (active >= max) return x
+    const key = `${max}:${active}`
+    let m = this.cache.get(key)
+    if (m === undefined) {
+      const data = new Float32Array(max)
+      data.fill(1, 0, active)
+      m = tf.keep(tf.tensor4d(data, [1, 1, 1, max]))
+      this.cache.set(key, m)
+    }
+    return tf.mul(x, m)
+  }
+
+  dispose(): void {
+    for (const m of this.cache.values()) m.dispose()
+    this.cache.clear()
+  }
+}

@@ -1,0 +1,307 @@
+import { type Arch, type JsonValue, NaskitError, Rng } from '@naskit/core'
+import * as tf from '@tensorflow/tfjs'
+import { PathSgd } from './optimizer'
+import { type ArchSampler, createSampler, type SamplerKind } from './sampler'
+import type { Supernet } from './supernet'
+import { batches, cosineLearningRate, createDataRng, type SplitView } from './trainer'
+import { loadWeights, saveWeights } from './weights'
+
+/** Options of single-path one-shot training. */
+export interface SupernetTrainOptions {
+  /** Passes over the training data. */
+  epochs: number
+  /** @default 64 */
+  batchSize?: number
+  /** Initial learning rate of SGD with momentum, annealed by a cosine per step. @default 0.05 */
+  learningRate?: number
+  /** @default 0 */
+  minLearningRate?: number
+  /** @default 0.9 */
+  momentum?: number
+  /** L2 weight decay on the trained path's weights. @default 3e-4 */
+  weightDecay?: number
+  /** Clip the global gradient norm (0 turns it off). @default 5 */
+  gradClipNorm?: number
+  /**
+   * `uniform`: one architecture drawn uniformly per step (SPOS). `fair`: FairNAS strict
+   * fairness, a group of architectures per step covering every op of every layer once,
+   * their gradients summed into one update. Or a sampler of your own. @default 'uniform'
+   */
+  sampler?: SamplerKind | ArchSampler
+  /** Images are resized to this before the supernet. */
+  resize?: [number, number]
+  /** A loss above this (or NaN/∞) fails with `E_DIVERGED`. @default 1e3 */
+  divergenceThreshold?: number
+  seed?: number
+  signal?: AbortSignal
+  /** Stop after this much wall time (at a step boundary). */
+  timeMs?: number
+  onProgress?(p: { fraction: number; epoch: number; step: number; loss: number }): void
+  /** Called after every epoch, e.g. to write a checkpoint. */
+  onEpoch?(info: { epoch: number; loss: number }): void | Promise<void>
+}
+
+/** What {@link SupernetTrainer.train} reports. */
+export interface SupernetTrainSummary {
+  epochs: number
+  steps: number
+  /** Architectures trained (steps × group). */
+  paths: number
+  images: number
+  finalLoss: number
+  trainTimeMs: number
+  /** True when the time budget ended training early. */
+  stoppedEarly: boolean
+}
+
+/** A checkpoint of training: JSON state and binary blobs (weights, momentum buffers). */
+export interface TrainCheckpoint {
+  state: JsonValue
+  blobs: Record<string, Uint8Array>
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+const OPT_PREFIX = 'optimizer/'
+
+/**
+ * Single-path one-shot training (Guo et al. 2020): every step draws an architecture and
+ * trains only its path of the supernet on one batch, with SGD with momentum whose buffers
+ * exist only for the variables a path used. Checkpointable after every epoch.
+ */
+export class SupernetTrainer {
+  readonly sampler: ArchSampler
+  private readonly opt: PathSgd
+  private readonly varsByPath: Map<string, tf.Variable>
+  private readonly pathOf: Map<string, string>
+  private readonly trainable: tf.Variable[]
+  /** Completed epochs. */
+  epoch = 0
+  /** Completed steps. */
+  step = 0
+  private paths = 0
+  private images = 0
+  private lastLoss = Number.NaN
+  private readonly o: Required<
+    Omit<
+      SupernetTrainOptions,
+      'sampler' | 'resize' | 'signal' | 'timeMs' | 'onProgress' | 'onEpoch'
+    >
+  >
+
+  constructor(
+    readonly supernet: Supernet,
+    readonly data: SplitView,
+    readonly options: SupernetTrainOptions,
+  ) {
+    this.o = {
+      epochs: options.epochs,
+      batchSize: options.batchSize ?? 64,
+      learningRate: options.learningRate ?? 0.05,
+      minLearningRate: options.minLearningRate ?? 0,
+      momentum: options.momentum ?? 0.9,
+      weightDecay: options.weightDecay ?? 3e-4,
+      gradClipNorm: options.gradClipNorm ?? 5,
+      divergenceThreshold: options.divergenceThreshold ?? 1e3,
+      seed: options.seed ?? 0,
+    }
+    if (!(Number.isInteger(this.o.epochs) && this.o.epochs >= 0))
+      throw new NaskitError('E_BAD_OPTIONS', `epochs must be an integer ≥ 0, got ${this.o.epochs}.`)
+    if (this.data.indices.length < this.o.batchSize) {
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `The training data has ${this.data.indices.length} images, fewer than one batch of ${this.o.batchSize}; lower batchSize or use more data.`,
+      )
+    }
+    const s = options.sampler ?? 'uniform'
+    this.sampler =
+      typeof s === 'string'
+        ? createSampler(s, supernet.space, new Rng(this.o.seed).fork('supernet:sampler'))
+        : s
+    this.opt = new PathSgd(this.o.learningRate, this.o.momentum)
+    const named = supernet.namedVariables().filter((v) => v.trainable)
+    this.varsByPath = new Map(named.map((v) => [v.name, v.variable]))
+    this.pathOf = new Map(named.map((v) => [v.variable.name, v.name]))
+    this.trainable = named.map((v) => v.variable)
+  }
+
+  /** Steps of one epoch (incomplete last batches are dropped). */
+  get stepsPerEpoch(): number {
+    return Math.floor(this.data.indices.length / this.o.batchSize)
+  }
+
+  get totalSteps(): number {
+    return Math.max(1, this.stepsPerEpoch * this.o.epochs)
+  }
+
+  /** One update on a batch: the gradients of `archs` summed, applied to their paths only. */
+  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, archs: Arch[]): number {
+    const { weightDecay: wd, gradClipNorm: clip } = this.o
+    this.opt.learningRate = cosineLearningRate(
+      this.o.learningRate,
+      this.o.minLearningRate,
+      this.step,
+      this.totalSteps,
+    )
+    return tf.tidy(() => {
+      const labels = tf.oneHot(y, this.supernet.numClasses)
+      const sum = new Map<string, tf.Tensor>()
+      let loss = 0
+      for (const arch of archs) {
+        const { value, grads } = tf.variableGrads(
+          () =>
+            tf.losses.softmaxCrossEntropy(
+              labels,
+              this.supernet.forward(x, arch, true),
+            ) as tf.Scalar,
+          this.trainable,
+        )
+        loss += value.dataSync()[0] as number
+        for (const [name, g] of Object.entries(grads)) {
+          const path = this.pathOf.get(name)
+          if (path === undefined) continue
+          const prev = sum.get(path)
+          sum.set(path, prev === undefined ? g : tf.add(prev, g))
+        }
+      }
+      loss /= archs.length
+      if (!Number.isFinite(loss) || loss > this.o.divergenceThreshold) return loss
+      let grads = sum
+      if (wd > 0) {
+        grads = new Map(
+          [...sum].map(([p, g]) => [p, tf.add(g, tf.mul(this.varsByPath.get(p)!, wd))]),
+        )
+      }
+      if (clip > 0 && grads.size > 0) {
+        const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))))
+        const factor = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)))
+        grads = new Map([...grads].map(([p, g]) => [p, tf.mul(g, factor)]))
+      }
+      this.opt.step(this.varsByPath, grads)
+      return loss
+    })
+  }
+
+  /** Trains the remaining epochs. */
+  async train(): Promise<SupernetTrainSummary> {
+    const start = performance.now()
+    let stoppedEarly = false
+    const group = this.sampler.group
+    outer: while (this.epoch < this.o.epochs) {
+      const rng = createDataRng(this.o.seed * 1000 + this.epoch + 1)
+      let stepInEpoch = 0
+      const firstStep = this.step - this.epoch * this.stepsPerEpoch
+      for (const batch of batches(this.data, {
+        batchSize: this.o.batchSize,
+        rng,
+        resize: this.options.resize,
+        dropLast: true,
+      })) {
+        try {
+          if (stepInEpoch++ < firstStep) continue
+          if (this.options.signal?.aborted)
+            throw new NaskitError('E_ABORTED', 'Supernet training was aborted.')
+          if (
+            this.options.timeMs !== undefined &&
+            performance.now() - start > this.options.timeMs
+          ) {
+            stoppedEarly = true
+            break outer
+          }
+          const archs = Array.from({ length: group }, () => this.sampler.next())
+          const loss = this.trainStep(batch.x, batch.y, archs)
+          if (!Number.isFinite(loss) || loss > this.o.divergenceThreshold) {
+            throw new NaskitError(
+              'E_DIVERGED',
+              `Supernet training diverged at epoch ${this.epoch + 1}, step ${this.step + 1}: loss ${loss}. Lower the learning rate.`,
+            )
+          }
+          this.lastLoss = loss
+          this.step++
+          this.paths += archs.length
+          this.images += batch.size
+          this.options.onProgress?.({
+            fraction: this.step / this.totalSteps,
+            epoch: this.epoch,
+            step: this.step,
+            loss,
+          })
+        } finally {
+          batch.x.dispose()
+          batch.y.dispose()
+        }
+        if (this.step % 4 === 0) await yieldToEventLoop()
+      }
+      this.epoch++
+      await this.options.onEpoch?.({ epoch: this.epoch, loss: this.lastLoss })
+    }
+    return {
+      epochs: this.epoch,
+      steps: this.step,
+      paths: this.paths,
+      images: this.images,
+      finalLoss: this.lastLoss,
+      trainTimeMs: performance.now() - start,
+      stoppedEarly,
+    }
+  }
+
+  /** The training state and the supernet's weights and momentum buffers. */
+  checkpoint(): TrainCheckpoint {
+    const blobs = saveWeights(this.supernet)
+    for (const [name, bytes] of Object.entries(this.opt.state())) blobs[OPT_PREFIX + name] = bytes
+    return {
+      state: {
+        epoch: this.epoch,
+        step: this.step,
+        paths: this.paths,
+        images: this.images,
+        sampler: this.sampler.state(),
+      },
+      blobs,
+    }
+  }
+
+  /** Continues from a {@link SupernetTrainer.checkpoint}. */
+  restore(cp: TrainCheckpoint): void {
+    const s = cp.state as {
+      epoch?: unknown
+      step?: unknown
+      paths?: number
+      images?: number
+      sampler?: JsonValue
+    } | null
+    if (!s || typeof s.epoch !== 'number' || typeof s.step !== 'number' || s.sampler === undefined)
+      throw new NaskitError('E_BAD_STATE', 'Not a supernet training checkpoint.')
+    const weights: Record<string, Uint8Array> = {}
+    const buffers: Record<string, Uint8Array> = {}
+    for (const [name, bytes] of Object.entries(cp.blobs)) {
+      if (name.startsWith(OPT_PREFIX)) buffers[name.slice(OPT_PREFIX.length)] = bytes
+      else weights[name] = bytes
+    }
+    loadWeights(this.supernet, weights)
+    this.opt.restore(buffers, this.varsByPath)
+    this.sampler.restore(s.sampler)
+    this.epoch = s.epoch
+    this.step = s.step
+    this.paths = s.paths ?? 0
+    this.images = s.images ?? 0
+  }
+
+  dispose(): void {
+    this.opt.dispose()
+  }
+}
+
+/** Trains a supernet with single-path one-shot training; see {@link SupernetTrainer}. */
+export async function trainSupernet(
+  supernet: Supernet,
+  data: SplitView,
+  options: SupernetTrainOptions,
+): Promise<SupernetTrainSummary> {
+  const trainer = new SupernetTrainer(supernet, data, options)
+  try {
+    return await trainer.train()
+  } finally {
+    trainer.dispose()
+  }
+}

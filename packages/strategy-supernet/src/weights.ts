@@ -1,0 +1,38 @@
+import { NaskitError } from '@naskit/core'
+import * as tf from '@tensorflow/tfjs'
+import type { Supernet } from './supernet'
+
+const toBytes = (data: Float32Array): Uint8Array =>
+  new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+
+/** Every variable of a supernet (weights and batch-norm statistics) as float32 bytes by path. */
+export function saveWeights(supernet: Supernet): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {}
+  for (const v of supernet.namedVariables())
+    out[v.name] = toBytes(v.variable.dataSync() as Float32Array)
+  return out
+}
+
+/**
+ * Loads weights saved by {@link saveWeights} into a supernet of the same structure.
+ * `E_BAD_STATE` names the first missing or mis-sized variable.
+ */
+export function loadWeights(supernet: Supernet, blobs: Record<string, Uint8Array>): void {
+  const vars = supernet.namedVariables()
+  for (const v of vars) {
+    const bytes = blobs[v.name]
+    if (bytes === undefined || bytes.byteLength !== v.variable.size * 4) {
+      throw new NaskitError(
+        'E_BAD_STATE',
+        `The checkpoint does not fit this supernet: variable "${v.name}" is ${bytes === undefined ? 'missing' : `${bytes.byteLength / 4} values instead of ${v.variable.size}`}. Resume with the same space and supernet options.`,
+      )
+    }
+  }
+  for (const v of vars) {
+    const bytes = blobs[v.name] as Uint8Array
+    const data = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    )
+    tf.tidy(() => v.variable.assign(tf.tensor(data, v.variable.shape)))
+  }
+}
