@@ -1,0 +1,26 @@
+export { deriveArchitecture, deriveDartsCell, deriveNb201 } from './derive.js'
+export type { EdgeMatrix } from './derive.js'
+export { Adam, clipByGlobalNorm, cosineLr, MomentumSgd } from './optim.js'
+export { dartsSearch, resolveOptions } from './search.js'
+export type {
+  DartsRemedy,
+  DartsSearchOptions,
+  DartsSearchResult,
+  EpochRecord,
+} from './search.js'
+export { cellLayout, DartsSupernet, MixedOp, softWeights, supportsSpace } from './supernet.js'
+export type {
+  CellKind,
+  CellLayout,
+  CellSpaceKind,
+  EdgeRef,
+  EdgeWeights,
+  MixingContext,
+  SupernetOptions,
+} from './supernet.js'
+export { dartsOptions, dartsStrategy } from './plugin.js'
+export type { DartsServices } from './plugin.js'
+import { dartsStrategy } from './plugin.js'
+/** The strategy plugins this package provides. */
+export const strategies = [dartsStrategy]
+export default dartsStrategy
