@@ -67,60 +67,54 @@ function jsonFlag(v: unknown, flag: string): Record<string, unknown> | undefined
 type Flags = Record<string, unknown>
 
 /** Applies CLI flags on top of a config (flags win). */
+/**
+ * Merges `--<kind>` and `--<kind>-options` into the config's plugin entry: a new name drops the
+ * config's options unless new ones are given; options alone keep the config's name.
+ */
+function mergePluginFlags(
+  prev: unknown,
+  nameFlag: string | undefined,
+  optionsFlag: unknown,
+  kind: 'strategy' | 'evaluator',
+): { name: string; options: Record<string, unknown> } | undefined {
+  const options = jsonFlag(optionsFlag, `${kind}-options`)
+  if (nameFlag === undefined && options === undefined) return undefined
+  const entry =
+    prev && typeof prev === 'object' && !('create' in prev)
+      ? (prev as { name?: unknown; options?: unknown })
+      : undefined
+  const prevName =
+    typeof prev === 'string' ? prev : typeof entry?.name === 'string' ? entry.name : undefined
+  const name = nameFlag ?? prevName
+  if (name === undefined) {
+    throw new NaskitError(
+      'E_BAD_CONFIG',
+      `--${kind}-options needs --${kind} (or ${kind === 'strategy' ? 'a strategy' : 'an evaluator'} name in the config).`,
+    )
+  }
+  const prevOptions =
+    entry && 'options' in entry ? (entry.options as Record<string, unknown>) : undefined
+  return { name, options: options ?? (nameFlag === undefined ? prevOptions : undefined) ?? {} }
+}
+
 export function applyFlags(base: Partial<NaskitConfig>, flags: Flags): Partial<NaskitConfig> {
   const c: Partial<NaskitConfig> = { ...base }
   const space = str(flags.space)
   if (space !== undefined) c.space = space
-  const strategy = str(flags.strategy)
-  const strategyOptions = jsonFlag(flags.strategyOptions, 'strategy-options')
-  if (strategy !== undefined || strategyOptions !== undefined) {
-    const prev = base.strategy
-    const prevName =
-      typeof prev === 'string'
-        ? prev
-        : prev && typeof prev === 'object' && 'name' in prev && !('create' in prev)
-          ? (prev as { name: string }).name
-          : undefined
-    const name = strategy ?? prevName
-    if (name === undefined)
-      throw new NaskitError(
-        'E_BAD_CONFIG',
-        '--strategy-options needs --strategy (or a strategy name in the config).',
-      )
-    const prevOptions =
-      prev && typeof prev === 'object' && 'options' in prev && !('create' in prev)
-        ? (prev.options as Record<string, unknown>)
-        : undefined
-    c.strategy = {
-      name,
-      options: strategyOptions ?? (strategy === undefined ? prevOptions : undefined) ?? {},
-    }
-  }
-  const evaluator = str(flags.evaluator)
-  const evaluatorOptions = jsonFlag(flags.evaluatorOptions, 'evaluator-options')
-  if (evaluator !== undefined || evaluatorOptions !== undefined) {
-    const prev = base.evaluator
-    const prevName =
-      typeof prev === 'string'
-        ? prev
-        : prev && typeof prev === 'object' && 'name' in prev && !('create' in prev)
-          ? (prev as { name: string }).name
-          : undefined
-    const name = evaluator ?? prevName
-    if (name === undefined)
-      throw new NaskitError(
-        'E_BAD_CONFIG',
-        '--evaluator-options needs --evaluator (or an evaluator name in the config).',
-      )
-    const prevOptions =
-      prev && typeof prev === 'object' && 'options' in prev && !('create' in prev)
-        ? (prev.options as Record<string, unknown>)
-        : undefined
-    c.evaluator = {
-      name,
-      options: evaluatorOptions ?? (evaluator === undefined ? prevOptions : undefined) ?? {},
-    }
-  }
+  const strategy = mergePluginFlags(
+    base.strategy,
+    str(flags.strategy),
+    flags.strategyOptions,
+    'strategy',
+  )
+  if (strategy !== undefined) c.strategy = strategy
+  const evaluator = mergePluginFlags(
+    base.evaluator,
+    str(flags.evaluator),
+    flags.evaluatorOptions,
+    'evaluator',
+  )
+  if (evaluator !== undefined) c.evaluator = evaluator
   const trials = num(flags.budget, 'budget')
   const time = str(flags.time)
   const target = num(flags.target, 'target')
