@@ -85,6 +85,7 @@ export type {
 export {
   addMacs,
   Attention,
+  avgPoolExcludePad,
   BatchNorm,
   Conv2d,
   countMacs,

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hasErrorCode } from '../src/errors.js'
-import { BatchNorm, countMacs, createOp, initContext, OP_NAMES } from '../src/ops/index.js'
+import {
+  avgPoolExcludePad,
+  BatchNorm,
+  countMacs,
+  createOp,
+  initContext,
+  OP_NAMES,
+} from '../src/ops/index.js'
 import { maxRelError, useCpu, useWasm, values } from './helpers.js'
 
 const N = 2
@@ -85,6 +92,50 @@ describe('op library', () => {
       expect(maxRelError(got.grads[i]!, ref.grads[i]!)).toBeLessThan(1e-3)
     }
   })
+
+  it.each([
+    [1, 5, 5],
+    [2, 5, 5],
+    [2, 6, 6],
+    [1, 6, 6],
+  ])(
+    'average pooling (stride %i, input %i×%i) has the gradient of its forward pass',
+    async (stride, size, _width) => {
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await (backend === 'cpu' ? useCpu() : useWasm())
+        const before = tf.memory().numTensors
+        const xs = values(2 * size * size * 3, 5)
+        const f = (x: tf.Tensor4D) => {
+          const y = avgPoolExcludePad(x, 3, stride, 1)
+          const w = tf.tensor(values(y.size, 17), y.shape)
+          return tf.sum(tf.mul(y, w)) as tf.Scalar
+        }
+        const analytic = tf.tidy(() =>
+          tf
+            .grad(f as (x: tf.Tensor) => tf.Scalar)(tf.tensor4d(xs, [2, size, size, 3]))
+            .dataSync()
+            .slice(),
+        ) as Float32Array
+        // the function is linear in x, so a central difference with a large step is exact
+        const numeric = new Float32Array(xs.length)
+        const eps = 0.5
+        for (let i = 0; i < xs.length; i++) {
+          const plus = xs.slice()
+          const minus = xs.slice()
+          plus[i] = (plus[i] as number) + eps
+          minus[i] = (minus[i] as number) - eps
+          numeric[i] = tf.tidy(
+            () =>
+              (f(tf.tensor4d(plus, [2, size, size, 3])).dataSync()[0]! -
+                f(tf.tensor4d(minus, [2, size, size, 3])).dataSync()[0]!) /
+              (2 * eps),
+          )
+        }
+        expect(maxRelError(analytic, numeric)).toBeLessThan(1e-3)
+        expect(tf.memory().numTensors).toBe(before)
+      }
+    },
+  )
 
   it('counts parameters as NAS-Bench-201 does', () => {
     const count = (name: string, c: number) => {

@@ -13,5 +13,12 @@ export {
   Zero,
 } from './ops.js'
 export type { OpName, OpSpec } from './ops.js'
-export { BatchNorm, Conv2d, DepthwiseConv2d, Linear, subsample } from './primitives.js'
+export {
+  avgPoolExcludePad,
+  BatchNorm,
+  Conv2d,
+  DepthwiseConv2d,
+  Linear,
+  subsample,
+} from './primitives.js'
 export type { BatchNormOptions } from './primitives.js'

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { NaskitError } from '../errors.js'
 import { addMacs, type InitContext, Module, uniform } from './module.js'
-import { BatchNorm, Conv2d, DepthwiseConv2d } from './primitives.js'
+import { avgPoolExcludePad, BatchNorm, Conv2d, DepthwiseConv2d } from './primitives.js'
 
 /** Shape-changing arguments shared by every op. */
 export interface OpSpec {
@@ -199,7 +199,7 @@ export class Pool extends Module {
     const s = this.spec.stride
     return this.kind === 'max'
       ? tf.maxPool(y, this.k, s, pad, 'floor')
-      : tf.avgPool(y, this.k, s, pad, 'floor')
+      : avgPoolExcludePad(y, this.k, s, pad)
   }
 }
 

@@ -11,6 +11,66 @@ export function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
   return tf.avgPool(x, 1, s, 'valid')
 }
 
+/** Per output position, how many input cells a k×k window (stride s, padding pad) covers. */
+function windowCounts(h: number, w: number, k: number, s: number, pad: number): Float32Array {
+  const oh = Math.floor((h + 2 * pad - k) / s) + 1
+  const ow = Math.floor((w + 2 * pad - k) / s) + 1
+  const span = (o: number, size: number) => {
+    const start = o * s - pad
+    return Math.min(start + k, size) - Math.max(start, 0)
+  }
+  const out = new Float32Array(oh * ow)
+  for (let i = 0; i < oh; i++) {
+    const rows = span(i, h)
+    for (let j = 0; j < ow; j++) out[i * ow + j] = rows * span(j, w)
+  }
+  return out
+}
+
+const avgPoolCache = new Map<string, (x: tf.Tensor4D) => tf.Tensor4D>()
+
+/**
+ * k×k average pooling with zero padding `pad` in which padded cells are not counted (as
+ * PyTorch's `count_include_pad=False`, which NAS-Bench-201 and DARTS use). The forward pass is
+ * the backend's kernel; the gradient is explicit because the stock `AvgPool` gradient divides
+ * by the full window everywhere, which disagrees with the forward pass near the borders.
+ */
+export function avgPoolExcludePad(x: tf.Tensor4D, k: number, s: number, pad: number): tf.Tensor4D {
+  if (pad === 0) return tf.avgPool(x, k, s, 'valid')
+  const key = `${k}:${s}:${pad}`
+  let f = avgPoolCache.get(key)
+  if (f === undefined) {
+    f = tf.customGrad((...args: unknown[]) => {
+      const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc]
+      save([input])
+      const value = tf.avgPool(input, k, s, pad, 'floor')
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx] = saved as [tf.Tensor4D]
+          const [, h, w] = sx.shape
+          const d = dy as tf.Tensor4D
+          const counts = windowCounts(h, w, k, s, pad)
+          const scale = new Float32Array(counts.length)
+          for (let i = 0; i < counts.length; i++) scale[i] = (k * k) / (counts[i] as number)
+          return tf.tidy(() => {
+            const scaled = tf.mul(d, tf.tensor4d(scale, [1, d.shape[1], d.shape[2], 1]))
+            return tf
+              .engine()
+              .runKernel(
+                'AvgPoolGrad',
+                { dy: scaled, input: sx },
+                { filterSize: k, strides: s, pad, dimRoundingMode: 'floor' },
+              ) as tf.Tensor4D
+          })
+        },
+      }
+    }) as unknown as (x: tf.Tensor4D) => tf.Tensor4D
+    avgPoolCache.set(key, f)
+  }
+  return f(x)
+}
+
 function outSize(inSize: number, k: number, stride: number, dilation: number): number {
   const pad = ((k - 1) * dilation) / 2
   return Math.floor((inSize + 2 * pad - (k - 1) * dilation - 1) / stride) + 1
