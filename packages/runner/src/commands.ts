@@ -9,6 +9,8 @@ import { findPackage, importFile, runnerVersion } from './modules'
 import { installCommand, listStrategies, lookupDirs } from './plugins'
 import { jsonReporter, lineReporter, type ProgressSink, ttyReporter } from './progress'
 import { writeReport } from './report'
+import { isRedisUrl } from './redis/connection'
+import { runWorker } from './redis/worker'
 import { Store } from './store'
 
 /** Where the CLI writes, and whether it owns the process's signals. */
@@ -137,6 +139,8 @@ export function applyFlags(base: Partial<NaskitConfig>, flags: Flags): Partial<N
   if (maxFailures !== undefined) c.maxFailures = maxFailures
   const executor = str(flags.executor)
   if (executor !== undefined) c.executor = executor as NaskitConfig['executor']
+  const queue = str(flags.queue)
+  if (queue !== undefined) c.queue = queue
   const grace = num(flags.grace, 'grace')
   if (grace !== undefined) c.graceMs = grace * 1000
   return c
@@ -202,6 +206,69 @@ async function searchCommand(flags: Flags, io: CliIo): Promise<number> {
     if (result.status === 'interrupted') return 130
     if (result.status === 'failed') return 1
     return 0
+  } finally {
+    if (io.handleSignals) {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+}
+
+async function workerCommand(flags: Flags, io: CliIo): Promise<number> {
+  const url = str(flags.executor) ?? process.env.NASKIT_EXECUTOR
+  if (url === undefined || !isRedisUrl(url)) {
+    throw new NaskitError(
+      'E_BAD_CONFIG',
+      `naskit worker needs --executor redis://host:port (or NASKIT_EXECUTOR), got ${url === undefined ? 'nothing' : JSON.stringify(url)}.`,
+    )
+  }
+  const concurrency = num(flags.concurrency, 'concurrency')
+  const lockMs = num(flags.lockMs, 'lock-ms')
+  const queue = str(flags.queue)
+  const name = str(flags.name)
+  const controller = new AbortController()
+  let interrupts = 0
+  const onSignal = () => {
+    interrupts++
+    if (interrupts === 1) {
+      io.stderr.write(
+        '\nStopping: no new trials; finishing the running ones (Ctrl-C again to quit now; their trials go to other workers)…\n',
+      )
+      controller.abort()
+    } else process.exit(130)
+  }
+  io.signal?.addEventListener('abort', onSignal, { once: true })
+  if (io.handleSignals) {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+  const stamp = () => new Date().toISOString().slice(11, 19)
+  try {
+    const result = await runWorker({
+      url,
+      cwd: io.cwd ?? process.cwd(),
+      signal: controller.signal,
+      ...(queue !== undefined ? { queue } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(lockMs !== undefined ? { lockMs } : {}),
+      ...(name !== undefined ? { name } : {}),
+      log: {
+        info: (m) => io.stderr.write(`${stamp()} ${m}\n`),
+        warn: (m) => io.stderr.write(`${stamp()} warning: ${m}\n`),
+      },
+      onTrial: (t) =>
+        io.stderr.write(
+          `${stamp()} trial ${t.trialId} ${t.ok ? 'done' : 'failed'} in ${(t.ms / 1000).toFixed(1)} s\n`,
+        ),
+    })
+    if (result.reason === 'refused') {
+      io.stderr.write(
+        `error ${result.message}\nThis worker stopped; its job went back to the queue.\n`,
+      )
+      return 3
+    }
+    io.stderr.write(`${result.message}\n`)
+    return interrupts > 0 ? 130 : 0
   } finally {
     if (io.handleSignals) {
       process.off('SIGINT', onSignal)
@@ -308,7 +375,11 @@ export function buildCli(io: CliIo, run: (fn: () => Promise<number>) => void) {
     .option('--seed <n>', 'Seed of every random choice')
     .option('--out <dir>', 'Experiment folder (an existing one is resumed)')
     .option('--max-failures <n>', 'End the search after this many failed trials')
-    .option('--executor <kind>', 'auto, threads or inline')
+    .option(
+      '--executor <kind>',
+      'auto, threads, inline, or redis://host:port to queue trials for naskit worker processes',
+    )
+    .option('--queue <name>', 'Redis queue name, with a redis:// executor (default trials)')
     .option('--grace <seconds>', 'Time running trials get to finish after Ctrl-C (default 30)')
     .option(
       '--new',
@@ -370,16 +441,17 @@ export function buildCli(io: CliIo, run: (fn: () => Promise<number>) => void) {
     .allowUnknownOptions()
 
   cli
-    .command('worker', 'Run trials for a distributed executor (not available yet)')
-    .option('--executor <url>', 'Queue URL, e.g. redis://127.0.0.1:6379')
-    .action(() =>
-      run(async () => {
-        throw new NaskitError(
-          'E_NOT_AVAILABLE',
-          'naskit worker (the distributed executor) is not available in this version; run searches with --workers on one machine.',
-        )
-      }),
+    .command('worker', 'Take trials from a Redis queue and evaluate them (see --executor)')
+    .option('--executor <url>', 'Queue URL: redis://[:password@]host:port or rediss://…')
+    .option('--queue <name>', 'Queue name (default trials; the search must use the same)')
+    .option('--concurrency <n>', 'Trials at once in this process (default 1)')
+    .option(
+      '--lock-ms <ms>',
+      'A trial whose worker is silent this long is given to another worker (default 30000)',
     )
+    .option('--name <name>', 'Name in trial records (default host:pid)')
+    .example('naskit worker --executor redis://127.0.0.1:6379')
+    .action((flags: Flags) => run(() => workerCommand(flags, io)))
 
   return cli
 }

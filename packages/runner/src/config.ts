@@ -54,8 +54,14 @@ export interface NaskitConfig {
   out?: string
   /** End the search after this many failed trials. @default unlimited */
   maxFailures?: number
-  /** `auto`: expensive evaluators on worker threads, cheap ones in-process. @default 'auto' */
-  executor?: 'auto' | 'threads' | 'inline'
+  /**
+   * `auto`: expensive evaluators on worker threads, cheap ones in-process. A `redis://host:port`
+   * (or `rediss://`) URL queues every trial on Redis for `naskit worker` processes on any number
+   * of machines; `workers` is then the number of trials in flight. @default 'auto'
+   */
+  executor?: 'auto' | 'threads' | 'inline' | (string & {})
+  /** The Redis queue's name (with a `redis://` executor; workers must use the same). @default 'trials' */
+  queue?: string
   /** Milliseconds running trials get to finish after an interrupt. @default 30000 */
   graceMs?: number
 }
@@ -79,6 +85,7 @@ const CONFIG_FIELDS = [
   'out',
   'maxFailures',
   'executor',
+  'queue',
   'graceMs',
 ]
 

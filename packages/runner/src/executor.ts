@@ -22,7 +22,7 @@ export interface RunningEval {
 
 /** Runs evaluations: in-process, or on a pool of worker threads. */
 export interface Executor {
-  readonly kind: 'inline' | 'threads'
+  readonly kind: 'inline' | 'threads' | 'redis'
   readonly slots: number
   start(): Promise<void>
   run(task: EvalTask, onProgress?: (p: Progress) => void): RunningEval

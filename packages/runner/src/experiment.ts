@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import {
@@ -28,8 +29,12 @@ import {
   resolveSpace,
   splitPluginInput,
 } from './config'
+import { canonicalJson } from './canonical'
 import { trialRngState } from './evaluate'
 import { type Executor, InlineExecutor, ThreadExecutor } from './executor'
+import { isRedisUrl, redactRedisUrl } from './redis/connection'
+import { assertDistributable, RedisExecutor } from './redis/executor'
+import { DEFAULT_QUEUE } from './redis/protocol'
 import { acquireLock } from './lock'
 import { isPathSpecifier, runnerVersion } from './modules'
 import { type LoadedEvaluator, type LoadedStrategy, loadEvaluator, loadStrategy } from './plugins'
@@ -44,7 +49,10 @@ export interface StoredConfig {
   workers: number
   seed: number
   maxFailures: number | null
-  executor: 'auto' | 'threads' | 'inline'
+  /** `auto`, `threads`, `inline`, or a Redis URL without its credentials. */
+  executor: string
+  /** The Redis queue (with a Redis executor). */
+  queue?: string
   graceMs: number
 }
 
@@ -67,7 +75,7 @@ export type RunEvent =
       space: string
       strategy: string
       evaluator: string
-      executor: 'inline' | 'threads'
+      executor: 'inline' | 'threads' | 'redis'
       workers: number
       budget: Budget
       done: number
@@ -148,18 +156,6 @@ export interface RunExperimentResult {
 
 const silentLog: Logger = { info() {}, warn() {} }
 
-/** JSON with sorted keys, for comparing configurations. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
-
 function badConfig(message: string): NaskitError {
   return new NaskitError('E_BAD_CONFIG', `Invalid experiment configuration: ${message}.`)
 }
@@ -210,6 +206,8 @@ function storedSpec(spec: string | null, baseDir: string): string | null {
 
 interface Prepared {
   config: StoredConfig
+  /** The Redis URL as given (with its credentials), when the executor is Redis. */
+  executorUrl: string | null
   space: SearchSpace
   strategy: LoadedStrategy
   evaluator: LoadedEvaluator
@@ -295,9 +293,18 @@ async function prepare(
   if (maxFailures !== null && (!Number.isInteger(maxFailures) || maxFailures < 1)) {
     throw badConfig(`maxFailures: must be a positive integer, got ${maxFailures}`)
   }
-  const executor = input.executor ?? stored?.executor ?? CONFIG_DEFAULTS.executor
-  if (!['auto', 'threads', 'inline'].includes(executor))
-    throw badConfig(`executor: must be auto, threads or inline, got ${executor}`)
+  const executorInput: string = input.executor ?? stored?.executor ?? CONFIG_DEFAULTS.executor
+  if (!['auto', 'threads', 'inline'].includes(executorInput) && !isRedisUrl(executorInput))
+    throw badConfig(
+      `executor: must be auto, threads, inline or a redis://host:port URL, got ${executorInput}`,
+    )
+  // a Redis URL keeps its password out of the store; the given one is used for this session
+  const executor = isRedisUrl(executorInput) ? redactRedisUrl(executorInput) : executorInput
+  if (isRedisUrl(executorInput))
+    assertDistributable({ spec: evaluator.spec, name: evaluator.plugin.name })
+  const queue = input.queue ?? stored?.queue ?? DEFAULT_QUEUE
+  if (typeof queue !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(queue))
+    throw badConfig(`queue: letters, digits, '.', '_' and '-' only, got ${JSON.stringify(queue)}`)
   const graceMs = input.graceMs ?? stored?.graceMs ?? CONFIG_DEFAULTS.graceMs
   const budget =
     input.budget !== undefined
@@ -325,8 +332,10 @@ async function prepare(
       seed,
       maxFailures,
       executor,
+      ...(isRedisUrl(executor) ? { queue } : {}),
       graceMs,
     },
+    executorUrl: isRedisUrl(executorInput) ? executorInput : null,
   }
 }
 
@@ -463,8 +472,36 @@ async function runLocked(
       message: `Evaluator "${config.evaluator.name}" was given as an object, so it runs in-process; give it as a module path to use worker threads.`,
     })
   }
-  const executor: Executor =
-    useThreads && prepared.evaluator.ref
+  let experimentId = store.getMeta<string>('experimentId')
+  if (experimentId === undefined) {
+    experimentId = randomUUID()
+    store.setMeta('experimentId', experimentId)
+  }
+  const executor: Executor = isRedisUrl(config.executor)
+    ? new RedisExecutor({
+        url: prepared.executorUrl ?? config.executor,
+        queue: config.queue ?? DEFAULT_QUEUE,
+        experimentId,
+        evaluator: {
+          spec: config.evaluator.spec as string,
+          name: config.evaluator.name,
+          options: config.evaluator.options,
+          version: prepared.evaluator.ref?.version ?? prepared.evaluator.plugin.version ?? null,
+          packageName: prepared.evaluator.ref?.packageName ?? null,
+        },
+        space: config.space,
+        seed: config.seed,
+        slots: config.workers,
+        log: {
+          info: (message) => log.info(message),
+          warn: (message) => {
+            log.warn(message)
+            emit({ type: 'warning', message })
+          },
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      })
+    : useThreads && prepared.evaluator.ref
       ? new ThreadExecutor({
           ref: prepared.evaluator.ref,
           options: config.evaluator.options,

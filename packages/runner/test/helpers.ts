@@ -54,11 +54,12 @@ export function cliNodeArgs(): string[] {
 export function spawnCli(
   args: string[],
   cwd: string,
+  env: Record<string, string> = {},
 ): ChildProcess & { output: { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', ...env },
   })
   const output = { stdout: '', stderr: '' }
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
