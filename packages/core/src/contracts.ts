@@ -246,7 +246,25 @@ export interface EvalContext {
 export interface Evaluator {
   name: string
   evaluate(arch: Arch, ctx: EvalContext): Metrics | Promise<Metrics>
+  /**
+   * Optional: trains the architecture as `evaluate` would (same context, so the same seed
+   * stream) and saves the resulting model into `dir` in the evaluator's own format (for the
+   * TensorFlow.js trainer: model.json and weights). Returns the metrics of that model and the
+   * files written. `naskit export --format <format>` calls it for the best trials.
+   */
+  exportModel?(
+    arch: Arch,
+    ctx: EvalContext & { dir: string; format: string },
+  ): Promise<ExportedModel>
   dispose?(): void | Promise<void>
+}
+
+/** What {@link Evaluator.exportModel} wrote. */
+export interface ExportedModel {
+  format: string
+  dir: string
+  files: string[]
+  metrics: Metrics
 }
 
 /** An evaluator plugin, loadable by name. */

@@ -32,6 +32,14 @@ export const ErrorCodes = {
   BAD_METRICS: 'E_BAD_METRICS',
   /** Work was cancelled through an abort signal. */
   ABORTED: 'E_ABORTED',
+  /** The worker (thread or process) running a trial died, or stopped responding repeatedly. */
+  WORKER_CRASHED: 'E_WORKER_CRASHED',
+  /** A distributed worker has another version of the evaluator than the search. */
+  VERSION_MISMATCH: 'E_VERSION_MISMATCH',
+  /** The queue server (Redis) cannot be reached and the wait was given up. */
+  REDIS_UNAVAILABLE: 'E_REDIS_UNAVAILABLE',
+  /** An experiment has no successful trial to report or export. */
+  NO_TRIALS: 'E_NO_TRIALS',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {})

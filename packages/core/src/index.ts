@@ -51,6 +51,7 @@ export {
 } from './contracts'
 export type {
   EvalContext,
+  ExportedModel,
   Evaluator,
   EvaluatorPlugin,
   Fidelity,

@@ -4,6 +4,7 @@ import { describeOptions, isNaskitError, NaskitError } from '@naskit/core'
 import { cac } from 'cac'
 import { findConfigFile, loadConfigFile, type NaskitConfig } from './config'
 import { exportTrials } from './export'
+import { exportModels } from './export-models'
 import { runExperiment } from './experiment'
 import { findPackage, importFile, runnerVersion } from './modules'
 import { installCommand, listStrategies, lookupDirs } from './plugins'
@@ -410,20 +411,61 @@ export function buildCli(io: CliIo, run: (fn: () => Promise<number>) => void) {
     )
 
   cli
-    .command('export <dir>', 'Export the best trials (architectures and metrics)')
-    .option('--top <k>', 'Number of best trials (default 10)')
-    .option('--format <format>', 'json or csv (default json)')
+    .command('export <dir>', 'Export the best trials: architectures and metrics, or trained models')
+    .option('--top <k>', 'Number of best trials (default 10; 1 for --format tfjs)')
+    .option(
+      '--format <format>',
+      'json, csv, or tfjs (train and save the best models; default json)',
+    )
     .option('--failed', 'Also list failed trials with their errors')
-    .option('--file <file>', 'Write to a file instead of stdout')
+    .option('--file <file>', 'Write to a file instead of stdout (json, csv)')
+    .option('--dir <folder>', 'Where --format tfjs writes the models (default DIR/models)')
     .action((dir: string, flags: Flags) =>
       run(async () => {
         const top = num(flags.top, 'top')
         const file = str(flags.file)
-        const text = await exportTrials(resolvePath(io.cwd ?? process.cwd(), String(dir)), {
+        const format = str(flags.format) ?? 'json'
+        const cwd = io.cwd ?? process.cwd()
+        const experimentDir = resolvePath(cwd, String(dir))
+        if (format === 'tfjs') {
+          const outDir = str(flags.dir)
+          const stamp = () => new Date().toISOString().slice(11, 19)
+          let last = 0
+          const { outDir: written, models } = await exportModels(experimentDir, {
+            format,
+            baseDir: cwd,
+            ...(top !== undefined ? { top } : {}),
+            ...(outDir !== undefined ? { outDir: resolvePath(cwd, outDir) } : {}),
+            log: {
+              info: (m) => io.stderr.write(`${stamp()} ${m}\n`),
+              warn: (m) => io.stderr.write(`${stamp()} warning: ${m}\n`),
+            },
+            onProgress: (id, p) => {
+              const now = Date.now()
+              if (now - last < 2000 && p.fraction < 1) return
+              last = now
+              io.stderr.write(
+                `${stamp()} trial ${id}: ${Math.round(p.fraction * 100)}%${p.message ? ` ${p.message}` : ''}\n`,
+              )
+            },
+          })
+          for (const m of models) {
+            const shown = Object.entries(m.metrics)
+              .filter(([k, v]) => typeof v === 'number' && /accuracy|objective/.test(k))
+              .map(([k, v]) => `${k} ${(v as number).toFixed(4)}`)
+              .join(', ')
+            io.stdout.write(
+              `#${m.rank} trial ${m.trialId} → ${m.dir} (${m.files.join(', ')})${shown ? `; ${shown}` : ''}\n`,
+            )
+          }
+          io.stderr.write(`Exported ${models.length} model(s) to ${written} (index: export.json)\n`)
+          return 0
+        }
+        const text = await exportTrials(experimentDir, {
           ...(top !== undefined ? { top } : {}),
-          format: str(flags.format) ?? 'json',
+          format,
           includeFailed: flags.failed === true,
-          ...(file !== undefined ? { file: resolvePath(io.cwd ?? process.cwd(), file) } : {}),
+          ...(file !== undefined ? { file: resolvePath(cwd, file) } : {}),
         })
         if (file === undefined) io.stdout.write(text)
         else io.stderr.write(`Exported to ${file}\n`)

@@ -105,10 +105,13 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
   if (format === 'tfjs') {
     throw new NaskitError(
       'E_BAD_OPTIONS',
-      'Export format "tfjs" needs the TensorFlow.js trainer (@naskit/trainer-tfjs), which does not provide model export yet. Use --format json or csv.',
+      'Format "tfjs" exports trained models, not text: use exportModels() (naskit export DIR --format tfjs).',
     )
   }
-  throw new NaskitError('E_BAD_OPTIONS', `Unknown export format "${format}". Use json or csv.`)
+  throw new NaskitError(
+    'E_BAD_OPTIONS',
+    `Unknown export format "${format}". Use json or csv (architectures and metrics) or tfjs (trained models).`,
+  )
 }
 
 /** Exports the best trials of an experiment folder; writes `file` when given, returns the text. */

@@ -74,7 +74,9 @@ describe('naskit CLI', () => {
     expect(await runCli(['search', '--out', 'runs/x', '--seed', '3'], d.io)).toBe(1)
     expect(d.err.join('')).toContain('error E_CONFIG_MISMATCH')
     expect(await runCli(['export', 'runs/x', '--format', 'tfjs'], d.io)).toBe(1)
-    expect(d.err.join('')).toContain('Export format "tfjs"')
+    expect(d.err.join('')).toContain(
+      'error E_BAD_OPTIONS: Evaluator "synthetic" cannot export trained models',
+    )
   })
 
   it('reads a JSON config given with --config, and writes the report', async () => {

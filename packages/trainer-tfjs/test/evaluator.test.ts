@@ -177,6 +177,28 @@ describe('tfjsEvaluator', () => {
     }
   })
 
+  it('exportModel trains as evaluate does (same seed, same metrics) and saves the model', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'naskit-export-'))
+    try {
+      const arch = { blocks: [{ kernel: 3, channels: 8, skip: false }] }
+      const ev = tfjsEvaluator(small)
+      const m = await ev.evaluate(arch, { trialId: 4, seed: 11 })
+      const out = await ev.exportModel(arch, { trialId: 4, seed: 11, dir, format: 'tfjs' })
+      expect(out.files).toEqual(['model.json', 'weights.bin'])
+      expect(out.metrics.test_accuracy).toBe(m.test_accuracy)
+      expect(out.metrics.objective).toBe(m.objective)
+      const net = await loadNetwork(dir)
+      expect(net.paramCount()).toBe(m.params)
+      net.dispose()
+      const err = await ev
+        .exportModel(arch, { trialId: 4, seed: 11, dir, format: 'onnx' })
+        .catch((e: unknown) => e)
+      expect(hasErrorCode(err, 'E_BAD_OPTIONS')).toBe(true)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('trains for real: a small CNN learns MNIST digits', async () => {
     const ev = tfjsEvaluator({
       dataset: 'mnist',

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
 import { type BackendChoice, selectBackend } from '../backend.js'
 import { type Dataset, type SplitOptions, splitDataset } from '../data/dataset.js'
@@ -21,6 +22,11 @@ export type Metrics = { objective: number; [metric: string]: number | string | b
 export interface Evaluator {
   name: string
   evaluate(arch: unknown, ctx: EvalContext): Promise<Metrics>
+  /** Trains as `evaluate` does and saves the model (model.json + weights) into `ctx.dir`. */
+  exportModel(
+    arch: unknown,
+    ctx: EvalContext & { dir: string; format: string },
+  ): Promise<{ format: 'tfjs'; dir: string; files: string[]; metrics: Metrics }>
   dispose?(): Promise<void> | void
 }
 
@@ -77,101 +83,111 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
             : d
     return dataset
   }
+  /** Trains and measures one architecture; saves the model to `saveTo` when given. */
+  const run = async (arch: unknown, ctx: EvalContext, saveTo: string | null): Promise<Metrics> => {
+    if (backendName === null) {
+      backendName = (await selectBackend({ backend: options.backend })).backend
+    }
+    if (ctx.signal?.aborted)
+      throw new NaskitError('E_ABORTED', 'The trial was aborted before it started')
+    const ds = getDataset()
+    const epochs = ctx.fidelity?.epochs ?? options.epochs ?? 1
+    const batchSize = options.batchSize ?? 64
+    if (!(Number.isInteger(epochs) && epochs >= 0)) {
+      throw new NaskitError('E_BAD_OPTIONS', `epochs must be a non-negative integer, got ${epochs}`)
+    }
+    const splits = splitDataset(ds, {
+      validationSize: Math.min(5000, Math.round(ds.train.count * 0.1)),
+      ...options.split,
+      seed: ctx.seed,
+      dataFraction: ctx.fidelity?.dataFraction,
+    })
+    const space = options.space ?? inferSpace(arch)
+    const inputShape: [number, number, number] = options.resize
+      ? [options.resize[0], options.resize[1], ds.imageShape[2]]
+      : ds.imageShape
+    const build: BuildOptions = {
+      ...options.build,
+      inputShape,
+      numClasses: ds.numClasses,
+      seed: ctx.seed,
+    }
+    const before = tf.memory().numTensors
+    const net = buildNetwork(arch, build, space)
+    try {
+      const train = await trainNetwork(net, splits.train, {
+        epochs,
+        batchSize,
+        optimizer: options.optimizer,
+        learningRate: options.learningRate,
+        momentum: options.momentum,
+        weightDecay: options.weightDecay,
+        schedule: options.schedule,
+        minLearningRate: options.minLearningRate,
+        gradClipNorm: options.gradClipNorm,
+        divergenceThreshold: options.divergenceThreshold,
+        resize: options.resize,
+        seed: ctx.seed,
+        signal: ctx.signal,
+        onProgress: (p) =>
+          ctx.progress?.({
+            fraction: p.fraction * 0.95,
+            message: `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(4)}`,
+          }),
+      })
+      const evalBatch = Math.max(batchSize, 256)
+      const valAcc = evaluateAccuracy(net, splits.validation, evalBatch, options.resize)
+      const testAcc = evaluateAccuracy(net, splits.test, evalBatch, options.resize)
+      const latency = measureLatency(
+        net,
+        options.latencyBatchSize ?? batchSize,
+        options.latencyRepeats ?? 5,
+      )
+      let exportPath: string | null = saveTo
+      if (exportPath === null && options.exportDir !== undefined) {
+        exportPath =
+          typeof options.exportDir === 'function'
+            ? options.exportDir(ctx.trialId)
+            : `${options.exportDir}/trial-${ctx.trialId}`
+      }
+      if (exportPath !== null) await saveNetwork(net, exportPath, { arch, space, build })
+      ctx.progress?.({ fraction: 1, message: 'done' })
+      return {
+        objective: Number.isNaN(valAcc) ? 0 : valAcc,
+        val_accuracy: Number.isNaN(valAcc) ? null : valAcc,
+        test_accuracy: Number.isNaN(testAcc) ? null : testAcc,
+        params: net.paramCount(),
+        flops: net.flops(),
+        latency_ms: latency,
+        train_time_ms: train.trainTimeMs,
+        images_per_second: train.imagesPerSecond,
+        final_loss: Number.isNaN(train.finalLoss) ? null : train.finalLoss,
+        epochs,
+        train_images: splits.train.indices.length,
+        backend: backendName,
+        export_path: exportPath,
+      }
+    } finally {
+      net.dispose()
+      const leaked = tf.memory().numTensors - before
+      if (leaked > 0 && process.env.NASKIT_DEBUG_LEAKS) {
+        console.warn(`naskit: trial ${ctx.trialId} left ${leaked} tensors`)
+      }
+    }
+  }
   return {
     name: 'tfjs',
-    async evaluate(arch: unknown, ctx: EvalContext): Promise<Metrics> {
-      if (backendName === null) {
-        backendName = (await selectBackend({ backend: options.backend })).backend
-      }
-      if (ctx.signal?.aborted)
-        throw new NaskitError('E_ABORTED', 'The trial was aborted before it started')
-      const ds = getDataset()
-      const epochs = ctx.fidelity?.epochs ?? options.epochs ?? 1
-      const batchSize = options.batchSize ?? 64
-      if (!(Number.isInteger(epochs) && epochs >= 0)) {
+    evaluate: (arch: unknown, ctx: EvalContext) => run(arch, ctx, null),
+    async exportModel(arch: unknown, ctx: EvalContext & { dir: string; format: string }) {
+      if (ctx.format !== 'tfjs') {
         throw new NaskitError(
           'E_BAD_OPTIONS',
-          `epochs must be a non-negative integer, got ${epochs}`,
+          `The TensorFlow.js evaluator exports models as "tfjs", not "${ctx.format}".`,
         )
       }
-      const splits = splitDataset(ds, {
-        validationSize: Math.min(5000, Math.round(ds.train.count * 0.1)),
-        ...options.split,
-        seed: ctx.seed,
-        dataFraction: ctx.fidelity?.dataFraction,
-      })
-      const space = options.space ?? inferSpace(arch)
-      const inputShape: [number, number, number] = options.resize
-        ? [options.resize[0], options.resize[1], ds.imageShape[2]]
-        : ds.imageShape
-      const build: BuildOptions = {
-        ...options.build,
-        inputShape,
-        numClasses: ds.numClasses,
-        seed: ctx.seed,
-      }
-      const before = tf.memory().numTensors
-      const net = buildNetwork(arch, build, space)
-      try {
-        const train = await trainNetwork(net, splits.train, {
-          epochs,
-          batchSize,
-          optimizer: options.optimizer,
-          learningRate: options.learningRate,
-          momentum: options.momentum,
-          weightDecay: options.weightDecay,
-          schedule: options.schedule,
-          minLearningRate: options.minLearningRate,
-          gradClipNorm: options.gradClipNorm,
-          divergenceThreshold: options.divergenceThreshold,
-          resize: options.resize,
-          seed: ctx.seed,
-          signal: ctx.signal,
-          onProgress: (p) =>
-            ctx.progress?.({
-              fraction: p.fraction * 0.95,
-              message: `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(4)}`,
-            }),
-        })
-        const evalBatch = Math.max(batchSize, 256)
-        const valAcc = evaluateAccuracy(net, splits.validation, evalBatch, options.resize)
-        const testAcc = evaluateAccuracy(net, splits.test, evalBatch, options.resize)
-        const latency = measureLatency(
-          net,
-          options.latencyBatchSize ?? batchSize,
-          options.latencyRepeats ?? 5,
-        )
-        let exportPath: string | null = null
-        if (options.exportDir !== undefined) {
-          exportPath =
-            typeof options.exportDir === 'function'
-              ? options.exportDir(ctx.trialId)
-              : `${options.exportDir}/trial-${ctx.trialId}`
-          await saveNetwork(net, exportPath, { arch, space, build })
-        }
-        ctx.progress?.({ fraction: 1, message: 'done' })
-        return {
-          objective: Number.isNaN(valAcc) ? 0 : valAcc,
-          val_accuracy: Number.isNaN(valAcc) ? null : valAcc,
-          test_accuracy: Number.isNaN(testAcc) ? null : testAcc,
-          params: net.paramCount(),
-          flops: net.flops(),
-          latency_ms: latency,
-          train_time_ms: train.trainTimeMs,
-          images_per_second: train.imagesPerSecond,
-          final_loss: Number.isNaN(train.finalLoss) ? null : train.finalLoss,
-          epochs,
-          train_images: splits.train.indices.length,
-          backend: backendName,
-          export_path: exportPath,
-        }
-      } finally {
-        net.dispose()
-        const leaked = tf.memory().numTensors - before
-        if (leaked > 0 && process.env.NASKIT_DEBUG_LEAKS) {
-          console.warn(`naskit: trial ${ctx.trialId} left ${leaked} tensors`)
-        }
-      }
+      const metrics = await run(arch, ctx, ctx.dir)
+      const files = readdirSync(ctx.dir).sort()
+      return { format: 'tfjs', dir: ctx.dir, files, metrics }
     },
   }
 }
