@@ -1,6 +1,7 @@
 // Run by the pack smoke test inside a folder where only the packed @naskit/runner and
 // @naskit/core are installed: a seeded search with a user evaluator module, a resume, a report.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 
 writeFileSync(
@@ -48,3 +49,47 @@ if (!existsSync('run/report.html') || !readFileSync('run/report.html', 'utf8').i
 console.log(
   `runner: search, resume to 20 trials, report and export work from the installed package`,
 )
+
+// Distributed trials through the installed package (bullmq, ioredis), when redis-server exists.
+let redisBin = null
+try {
+  redisBin = execFileSync('which', ['redis-server'], { encoding: 'utf8' }).trim() || null
+} catch {}
+if (redisBin) {
+  const port = await new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = srv.address().port
+      srv.close(() => resolve(p))
+    })
+  })
+  const redis = spawn(redisBin, ['--bind', '127.0.0.1', '--port', String(port), '--save', ''], {
+    stdio: 'ignore',
+  })
+  const url = `redis://127.0.0.1:${port}`
+  await new Promise((r) => setTimeout(r, 300))
+  const worker = spawn('node_modules/.bin/naskit', ['worker', '--executor', url], {
+    stdio: 'ignore',
+  })
+  try {
+    naskit(
+      'search',
+      '--space',
+      'nb201',
+      '--evaluator',
+      './convs.mjs',
+      '--budget',
+      '6',
+      '--executor',
+      url,
+      '--out',
+      'dist-run',
+      '--quiet',
+    )
+    const rows = naskit('export', 'dist-run', '--top', '10', '--format', 'csv').trim().split('\n')
+    if (rows.length !== 7) throw new Error(`expected 6 distributed trials, got ${rows.length - 1}`)
+    console.log('runner: 6 trials on a Redis queue through naskit worker')
+  } finally {
+    worker.kill('SIGTERM')
+    redis.kill('SIGKILL')
+  }
+}
