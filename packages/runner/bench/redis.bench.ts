@@ -151,7 +151,7 @@ try {
     `queueing overhead per trial (0 ms evaluator, 1 in flight, round trip incl. SQLite): median ${summary.overheadMsPerTrialMedian.toFixed(2)} ms`,
   )
   writeFileSync(
-    join(import.meta.dirname, 'redis-results.json'),
+    join(import.meta.dirname, 'results', 'redis.json'),
     `${JSON.stringify(summary, null, 2)}\n`,
   )
 } finally {
