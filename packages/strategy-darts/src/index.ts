@@ -1,6 +1,7 @@
 export { deriveArchitecture, deriveDartsCell, deriveNb201 } from './derive.js'
 export type { EdgeMatrix } from './derive.js'
 export { Adam, clipByGlobalNorm, cosineLr, MomentumSgd } from './optim.js'
+export type { PerturbationCriterion, PerturbationResult } from './perturb.js'
 export { dartsSearch, resolveOptions } from './search.js'
 export type {
   DartsRemedy,
@@ -8,7 +9,14 @@ export type {
   DartsSearchResult,
   EpochRecord,
 } from './search.js'
-export { cellLayout, DartsSupernet, MixedOp, softWeights, supportsSpace } from './supernet.js'
+export {
+  cellLayout,
+  DartsSupernet,
+  MixedOp,
+  softWeights,
+  supportsSpace,
+  weightedSum,
+} from './supernet.js'
 export type {
   CellKind,
   CellLayout,

@@ -71,9 +71,21 @@ export function evaluateWeights(
   return { accuracy: correct / Math.max(1, n), loss: loss / Math.max(1, n) }
 }
 
-/** The score of a removal: the accuracy it costs, ties broken by the loss it adds. */
-function damage(base: { accuracy: number; loss: number }, r: { accuracy: number; loss: number }) {
-  return base.accuracy - r.accuracy + 1e-3 * (r.loss - base.loss)
+/**
+ * What DARTS-PT ranks candidates by: `accuracy`, the validation accuracy a removal costs
+ * (ties broken by the loss it adds); `loss`, the validation loss it adds.
+ */
+export type PerturbationCriterion = 'accuracy' | 'loss'
+
+/** The score of a removal under the criterion: higher means the supernet needs it more. */
+function damage(
+  criterion: PerturbationCriterion,
+  base: { accuracy: number; loss: number },
+  r: { accuracy: number; loss: number },
+) {
+  return criterion === 'loss'
+    ? r.loss - base.loss
+    : base.accuracy - r.accuracy + 1e-3 * (r.loss - base.loss)
 }
 
 export interface PerturbationResult {
@@ -87,17 +99,20 @@ export interface PerturbationResult {
 /**
  * DARTS-PT's perturbation-based selection (Wang et al. 2021): edges in random order; on each,
  * remove every candidate but `none` in turn and keep the one whose removal costs the supernet
- * the most validation accuracy; discretise the edge, let `tune` train the weights a little,
- * go on. For the darts space, each node then keeps the two incoming edges whose removal costs
- * most.
+ * the most validation accuracy (or adds the most validation loss, `criterion: 'loss'`);
+ * discretise the edge, let `tune` train the weights a little, go on. For the darts space,
+ * each node then keeps the two incoming edges whose removal costs most.
  */
 export async function perturbationSelect(args: {
   net: DartsSupernet
   batches: readonly EvalBatch[]
   rng: Rng
   tune: (decisions: Decisions, dropped: ReadonlySet<string>) => Promise<void>
+  /** Default `accuracy`, as in the paper. */
+  criterion?: PerturbationCriterion
 }): Promise<PerturbationResult> {
   const { net, rng } = args
+  const criterion = args.criterion ?? 'accuracy'
   const layout = net.layout
   const decisions: Decisions = {
     normal: layout.edges.map(() => null),
@@ -122,7 +137,7 @@ export async function perturbationSelect(args: {
       const r = evaluateWeights(net, args.batches, () =>
         perturbedWeights(net, decisions, { kind, edge, op }),
       )
-      const s = damage(base, r)
+      const s = damage(criterion, base, r)
       scores[kind]![edge]![op] = s
       if (s > bestScore) {
         bestScore = s
@@ -161,7 +176,7 @@ export async function perturbationSelect(args: {
         const r = evaluateWeights(net, args.batches, () =>
           perturbedWeights(net, decisions, { kind, edge: i, op: -1 }, dropped),
         )
-        edgeScores[kind]![i] = damage(base, r)
+        edgeScores[kind]![i] = damage(criterion, base, r)
       }
       const top = incoming
         .slice()

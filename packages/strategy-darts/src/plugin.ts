@@ -121,6 +121,11 @@ export const dartsOptions = {
     default: 10,
     min: 0,
   }),
+  ptCriterion: option.enum(['accuracy', 'loss'], {
+    description:
+      'darts-pt: rank candidates by the validation accuracy (accuracy) or loss (loss) their removal costs.',
+    default: 'accuracy',
+  }),
   dataset: option.enum(['mnist', 'fashion-mnist'], {
     description: 'Dataset when the host provides none (services.dataset).',
     default: 'mnist',
@@ -212,6 +217,7 @@ export const dartsStrategy = defineStrategy({
           betaDecay: o.betaDecay,
           ptEvalImages: o.ptEvalImages,
           ptTuneSteps: o.ptTuneSteps,
+          ptCriterion: o.ptCriterion,
           seed: ctx.seed,
           ...(run.budget.timeMs === undefined ? {} : { timeMs: run.budget.timeMs }),
           signal: run.signal,

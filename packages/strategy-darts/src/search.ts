@@ -11,7 +11,12 @@ import {
 import * as tf from '@tensorflow/tfjs'
 import { packVariables, unpackVariables } from './checkpoint.js'
 import { deriveArchitecture, type EdgeMatrix } from './derive.js'
-import { type PerturbationResult, perturbationSelect, perturbedWeights } from './perturb.js'
+import {
+  type PerturbationCriterion,
+  type PerturbationResult,
+  perturbationSelect,
+  perturbedWeights,
+} from './perturb.js'
 import { Adam, clipByGlobalNorm, cosineLr, MomentumSgd } from './optim.js'
 import {
   type CellKind,
@@ -82,6 +87,8 @@ export interface DartsSearchOptions {
   ptEvalImages?: number
   /** DARTS-PT: weight steps after each decision (default 10). */
   ptTuneSteps?: number
+  /** DARTS-PT: rank candidates by the validation accuracy (default) or loss their removal costs. */
+  ptCriterion?: PerturbationCriterion
   seed?: number
   /** Stop after the epoch during which this much wall time has passed. */
   timeMs?: number
@@ -178,6 +185,7 @@ export function resolveOptions(o: DartsSearchOptions): Resolved {
     betaDecay: o.betaDecay ?? 5,
     ptEvalImages: o.ptEvalImages ?? 512,
     ptTuneSteps: o.ptTuneSteps ?? 10,
+    ptCriterion: o.ptCriterion ?? 'accuracy',
     seed: o.seed ?? 0,
     timeMs: o.timeMs ?? Number.POSITIVE_INFINITY,
   }
@@ -567,6 +575,7 @@ export async function dartsSearch(options: DartsSearchOptions): Promise<DartsSea
           net,
           batches: evalBatches,
           rng: createRng(r.seed).fork('darts:pt'),
+          criterion: r.ptCriterion,
           tune: async (decisions, dropped) => {
             for (let i = 0; i < r.ptTuneSteps; i++) {
               if (options.signal?.aborted) {

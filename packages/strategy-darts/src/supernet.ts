@@ -91,16 +91,45 @@ export class MixedOp extends Module {
       }
       return out
     }
-    const parts: tf.Tensor4D[] = []
+    const outs: tf.Tensor4D[] = []
+    const ws: tf.Scalar[] = []
     this.candidates.forEach((c, k) => {
-      if (c.op !== null) parts.push(tf.mul(c.op.apply(x, training), w.weights[k]!) as tf.Tensor4D)
+      if (c.op !== null) {
+        outs.push(c.op.apply(x, training))
+        ws.push(w.weights[k]!)
+      }
     })
-    return parts.length === 0
-      ? this.zeros(x)
-      : parts.length === 1
-        ? parts[0]!
-        : (tf.addN(parts) as tf.Tensor4D)
+    return outs.length === 0 ? this.zeros(x) : weightedSum(outs, ws)
   }
+}
+
+/**
+ * Σ_k w_k · y_k with its gradient written out: dy_k = w_k · dy and dw_k = Σ dy ⊙ y_k.
+ * Differentiating `tf.mul` + `tf.addN` instead keeps the inputs of every weighted product
+ * for the backward pass and clones dy once per candidate there (AddN's gradient); here the
+ * y_k and w_k are saved once and the sum's intermediates are released in the forward pass.
+ */
+export function weightedSum(ys: readonly tf.Tensor4D[], ws: readonly tf.Scalar[]): tf.Tensor4D {
+  const n = ys.length
+  if (n !== ws.length || n === 0) {
+    throw new NaskitError('E_SUPERNET', 'weightedSum needs one weight per tensor.')
+  }
+  const op = tf.customGrad((...args: unknown[]) => {
+    const y = args.slice(0, n) as tf.Tensor4D[]
+    const w = args.slice(n, 2 * n) as tf.Scalar[]
+    const save = args[2 * n] as tf.GradSaveFunc
+    save([...y, ...w])
+    let value = tf.mul(y[0]!, w[0]!) as tf.Tensor4D
+    for (let k = 1; k < n; k++) value = tf.add(value, tf.mul(y[k]!, w[k]!)) as tf.Tensor4D
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        ...saved.slice(n).map((wk) => tf.mul(dy, wk)),
+        ...saved.slice(0, n).map((yk) => tf.tidy(() => tf.sum(tf.mul(dy, yk)))),
+      ],
+    }
+  }) as unknown as (...xs: tf.Tensor[]) => tf.Tensor4D
+  return op(...ys, ...ws)
 }
 
 let archVariableCount = 0

@@ -1,30 +1,10 @@
-import { cell, DARTS_OPS, dartsSpace, defineSpace, type SearchSpace } from '@naskit/core'
+import { dartsSpace, nb201Space, type SearchSpace } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MomentumSgd } from '../src/optim.js'
 import { unrolledArchGradients } from '../src/search.js'
 import { DartsSupernet } from '../src/supernet.js'
 import { randomBatch, useBackend } from './helpers.js'
-
-/*
- * The spaces below leave out avg_pool_3x3: tfjs 4.22's AvgPool gradient divides by the full
- * window at padded borders while its forward pass divides by the valid cells only, so its
- * input gradient differs from finite differences. That is an op-library matter, not DARTS's.
- */
-const nb201NoAvg = () =>
-  defineSpace(
-    'nb201',
-    {
-      cell: cell({
-        inputs: 1,
-        nodes: 3,
-        ops: ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3'],
-        inputsPerNode: 'all',
-      }),
-    },
-    { kind: 'nb201' },
-  )
-const dartsNoAvg = () => dartsSpace({ ops: DARTS_OPS.filter((o) => o !== 'avg_pool_3x3') })
 
 beforeAll(async () => {
   await useBackend('cpu')
@@ -83,7 +63,7 @@ describe('alpha gradient', () => {
   it('matches central finite differences entry by entry on a tiny nb201 supernet', {
     timeout: 120_000,
   }, () => {
-    const net = tinyNet(nb201NoAvg())
+    const net = tinyNet(nb201Space())
     const b = randomBatch(8, [8, 8, 1], 1)
     const alpha = net.alphas.normal!
     const { grads } = tf.variableGrads(() => ce(net, b), [alpha])
@@ -94,7 +74,10 @@ describe('alpha gradient', () => {
     expect(maxG).toBeGreaterThan(1e-4)
     for (let e = 0; e < g.length; e++) {
       for (let k = 0; k < g[e]!.length; k++) {
-        const dir = tf.tidy(() => tf.oneHot(tf.tensor1d([e * 4 + k], 'int32'), 24).reshape([6, 4]))
+        const [rows, cols] = alpha.shape as [number, number]
+        const dir = tf.tidy(() =>
+          tf.oneHot(tf.tensor1d([e * cols + k], 'int32'), rows * cols).reshape([rows, cols]),
+        )
         const up = lossAt(net, () => ce(net, b), [dir], h)
         const down = lossAt(net, () => ce(net, b), [dir], -h)
         dir.dispose()
@@ -110,7 +93,7 @@ describe('alpha gradient', () => {
   it('matches the directional derivative for alpha and beta on a tiny darts supernet', {
     timeout: 120_000,
   }, () => {
-    const net = tinyNet(dartsNoAvg(), 5)
+    const net = tinyNet(dartsSpace(), 5)
     const b = randomBatch(4, [8, 8, 1], 2)
     const vars = net.archVariables()
     expect(vars).toHaveLength(2)
@@ -131,7 +114,7 @@ describe('alpha gradient', () => {
   it('second order: restores every variable, reduces to first order as ξ → 0, and its correction grows with ξ', {
     timeout: 120_000,
   }, () => {
-    const net = tinyNet(nb201NoAvg(), 11)
+    const net = tinyNet(nb201Space(), 11)
     const train = randomBatch(8, [8, 8, 1], 3)
     const val = randomBatch(8, [8, 8, 1], 4)
     const sgd = new MomentumSgd(net.weightVariables(), {

@@ -1,7 +1,13 @@
 import { dartsSpace, nb201Space } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { cellLayout, DartsSupernet, type EdgeWeights, rowsToScalars } from '../src/supernet.js'
+import {
+  cellLayout,
+  DartsSupernet,
+  type EdgeWeights,
+  rowsToScalars,
+  weightedSum,
+} from '../src/supernet.js'
 import { randomBatch, useBackend } from './helpers.js'
 
 beforeAll(async () => {
@@ -71,6 +77,33 @@ describe('DartsSupernet', () => {
     expect(logits.shape).toEqual([4, 10])
     tf.dispose([a, c, m, expected, x, logits, b.x, b.y])
     net.dispose()
+  })
+
+  it('weightedSum: value and gradients (inputs and weights) equal those of Σ mul + addN', () => {
+    const a = tf.variable(tf.tensor1d([0.1, -0.2, 0.3]))
+    const x = tf.variable(tf.randomNormal([2, 3, 3, 2], 0, 1, 'float32', 5))
+    const run = (custom: boolean) =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const w = tf.unstack(tf.softmax(a)) as tf.Scalar[]
+          const ys = [tf.relu(x), tf.mul(x, 2), tf.square(x)] as tf.Tensor4D[]
+          const s = custom
+            ? weightedSum(ys, w)
+            : tf.addN(ys.map((y, k) => tf.mul(y, w[k]!)) as tf.Tensor4D[])
+          // a non-linear loss, so that dy differs from one position to the next
+          return tf.sum(tf.mul(s, tf.sin(s))) as tf.Scalar
+        })
+        return [value, grads[a.name]!, grads[x.name]!].map((t) => Array.from(t.dataSync()))
+      })
+    const [ref, got] = [run(false), run(true)]
+    ref.forEach((r, i) => {
+      r.forEach((v, j) => {
+        expect(got[i]![j]!).toBeCloseTo(v, 5)
+      })
+    })
+    expect(Math.max(...ref[1]!.map(Math.abs))).toBeGreaterThan(1e-3)
+    a.dispose()
+    x.dispose()
   })
 
   it('refuses to run a mixed op outside forwardWith', () => {

@@ -34,6 +34,7 @@ export type {
 export { hasErrorCode, NaskitError } from './errors.js'
 export type { TrainerErrorCode } from './errors.js'
 export {
+  avgPoolInputGrad,
   conv2dFilterGrad,
   conv2dInputGrad,
   depthwiseFilterGrad,
@@ -87,6 +88,7 @@ export {
   Attention,
   avgPoolExcludePad,
   BatchNorm,
+  batchNorms,
   Conv2d,
   countMacs,
   createOp,
@@ -100,6 +102,7 @@ export {
   OP_NAMES,
   Pool,
   ReLUConvBN,
+  recalibrateBatchNorms,
   SepConv,
   Skip,
   subsample,

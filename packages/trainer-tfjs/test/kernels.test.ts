@@ -223,3 +223,37 @@ describe('wasm MaxPoolGrad replacement', () => {
     expect(maxRelError(got, ref)).toBeLessThan(1e-5)
   })
 })
+
+describe('wasm AvgPoolGrad replacement', () => {
+  afterAll(async () => {
+    await useCpu()
+  })
+  const cases: Array<[number, number, 'same' | 'valid' | number, number]> = []
+  for (const h of [8, 9])
+    for (const k of [1, 2, 3])
+      for (const pad of ['same', 'valid', ...(k === 3 ? [1] : [])] as const)
+        for (const s of [1, 2]) cases.push([h, k, pad, s])
+
+  it.each(cases)('H=%i k=%i pad %s stride %i matches cpu', async (h, k, pad, s) => {
+    const run = () => {
+      let out: Float32Array = new Float32Array()
+      tf.tidy(() => {
+        const x = tf.tensor4d(values(2 * h * h * 3, 31), [2, h, h, 3])
+        const f = (t: tf.Tensor4D) => tf.avgPool(t, k, s, pad, pad === 1 ? 'floor' : undefined)
+        const y = f(x)
+        const r = tf.tensor(values(y.size, 32), y.shape)
+        out = tf
+          .grad((t) => tf.sum(tf.mul(f(t as tf.Tensor4D), r)))(x)
+          .dataSync()
+          .slice() as Float32Array
+      })
+      return out
+    }
+    await useCpu()
+    const ref = run()
+    await useWasm()
+    expect(tf.getKernel('AvgPoolGrad', 'wasm')).toBeDefined()
+    const got = run()
+    expect(maxRelError(got, ref)).toBeLessThan(1e-5)
+  })
+})

@@ -4,10 +4,12 @@ import { hasErrorCode } from '../src/errors.js'
 import {
   avgPoolExcludePad,
   BatchNorm,
+  batchNorms,
   countMacs,
   createOp,
   initContext,
   OP_NAMES,
+  recalibrateBatchNorms,
 } from '../src/ops/index.js'
 import { maxRelError, useCpu, useWasm, values } from './helpers.js'
 
@@ -183,6 +185,71 @@ describe('op library', () => {
       expect(yEval[0]).not.toBeCloseTo(yTrain[0]!, 2)
     })
     bn.dispose()
+  })
+
+  it('batch norm gradients match differentiating through the batch moments', () => {
+    for (const affine of [true, false]) {
+      const bn = new BatchNorm(3, { affine })
+      const x = tf.tensor4d(values(2 * 4 * 5 * 3, 11), [2, 4, 5, 3])
+      const w = tf.tensor4d(values(2 * 4 * 5 * 3, 12), [2, 4, 5, 3])
+      if (bn.gamma) bn.gamma.assign(tf.tensor1d([0.5, -1.5, 2]))
+      if (bn.beta) bn.beta.assign(tf.tensor1d([0.1, 0.2, -0.3]))
+      const params = [bn.gamma, bn.beta].filter((v): v is tf.Variable => v !== null)
+      // reference: y = γ (x − μ) / √(σ² + ε) + β with μ, σ² from tf.moments, autodiffed
+      const reference = (input: tf.Tensor) => {
+        const { mean, variance } = tf.moments(input, [0, 1, 2])
+        let y = tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, bn.epsilon)))
+        if (bn.gamma && bn.beta) y = tf.add(tf.mul(y, bn.gamma), bn.beta)
+        return tf.sum(tf.mul(y, w)) as tf.Scalar
+      }
+      const ours = (input: tf.Tensor) =>
+        tf.sum(tf.mul(bn.apply(input as tf.Tensor4D, true), w)) as tf.Scalar
+      const [gxRef, gxOurs] = [reference, ours].map((f) => tf.grad(f)(x).dataSync())
+      expect(maxRelError(gxOurs!, gxRef!)).toBeLessThan(1e-4)
+      if (affine) {
+        const ref = tf.variableGrads(() => reference(x), params).grads
+        const got = tf.variableGrads(() => ours(x), params).grads
+        for (const v of params) {
+          expect(maxRelError(got[v.name]!.dataSync(), ref[v.name]!.dataSync())).toBeLessThan(1e-4)
+        }
+      }
+      tf.dispose([x, w])
+      bn.dispose()
+    }
+  })
+
+  it('recalibration makes the running statistics the average of the batch statistics', () => {
+    const op = createOp('nor_conv_3x3', { cIn: 2, cOut: 3, stride: 1 }, initContext(3))
+    const bns = batchNorms(op)
+    expect(bns).toHaveLength(1)
+    const bn = bns[0]!
+    const xs = [0, 1, 2].map((k) => tf.tensor4d(values(2 * 4 * 4 * 2, 20 + k), [2, 4, 4, 2]))
+    // skew the statistics first: recalibration must forget them
+    tf.tidy(() => void op.apply(tf.mul(xs[0]!, 10) as tf.Tensor4D, true))
+    const n = recalibrateBatchNorms(bns, xs, (x) => void op.apply(x, true))
+    expect(n).toBe(3)
+    expect(bn.momentum).toBe(0.1)
+    expect(bn.batchesTracked).toBe(3)
+    // expected: mean over batches of the per-batch mean and unbiased variance of the BN input
+    const count = 2 * 4 * 4
+    const stats = xs.map((x) =>
+      tf.tidy(() => {
+        const pre = (op as unknown as { conv: { apply(t: tf.Tensor4D): tf.Tensor4D } }).conv.apply(
+          tf.relu(x),
+        )
+        const { mean, variance } = tf.moments(pre, [0, 1, 2])
+        return [mean.dataSync(), tf.mul(variance, count / (count - 1)).dataSync()] as const
+      }),
+    )
+    const avg = (i: 0 | 1, c: number) => stats.reduce((s, st) => s + st[i][c]!, 0) / stats.length
+    const rm = bn.runningMean.dataSync()
+    const rv = bn.runningVar.dataSync()
+    for (let c = 0; c < 3; c++) {
+      expect(rm[c]).toBeCloseTo(avg(0, c), 5)
+      expect(rv[c]).toBeCloseTo(avg(1, c), 5)
+    }
+    tf.dispose(xs)
+    op.dispose()
   })
 
   it('unknown ops fail with E_UNKNOWN_OP', () => {

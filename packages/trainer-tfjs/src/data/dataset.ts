@@ -126,6 +126,13 @@ export function* batches(view: SplitView, options: BatchOptions): Generator<Batc
       inv[k] = 1 / (dataset.stats.std[k] ?? 1)
     }
   }
+  // Byte images go through one 256-entry lookup table per channel.
+  const images = view.set.images
+  const luts = bytes
+    ? Array.from({ length: c }, (_, k) =>
+        Float32Array.from({ length: 256 }, (_, v) => (v * scale - mean[k]!) * inv[k]!),
+      )
+    : null
   const bs = options.batchSize
   for (let start = 0; start < order.length; start += bs) {
     const size = Math.min(bs, order.length - start)
@@ -136,9 +143,16 @@ export function* batches(view: SplitView, options: BatchOptions): Generator<Batc
       const idx = order[start + b]!
       const src = idx * per
       const dst = b * per
-      for (let p = 0; p < per; p++) {
-        const k = p % c
-        xs[dst + p] = (view.set.images[src + p]! * scale - mean[k]!) * inv[k]!
+      if (luts !== null && c === 1) {
+        const lut = luts[0]!
+        for (let p = 0; p < per; p++) xs[dst + p] = lut[images[src + p]!]!
+      } else if (luts !== null) {
+        for (let p = 0; p < per; p++) xs[dst + p] = luts[p % c]![images[src + p]!]!
+      } else {
+        for (let p = 0; p < per; p++) {
+          const k = p % c
+          xs[dst + p] = (images[src + p]! * scale - mean[k]!) * inv[k]!
+        }
       }
       ys[b] = view.set.labels[idx]!
     }

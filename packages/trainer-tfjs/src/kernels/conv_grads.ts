@@ -365,3 +365,30 @@ export function maxPoolInputGrad(
     return padOrCrop(acc!, -g.top, -bottom, -g.left, -right)
   })
 }
+
+/**
+ * Gradient of 2-D average pooling (divisor: the full window, as tfjs's `AvgPoolGrad`) with
+ * respect to its input: the transposed depthwise convolution of dy with a constant filter
+ * 1 / (kH·kW). A 1×1 window needs no convolution: dy is spread to every s-th cell.
+ * dy: [N, outH, outW, C] → [N, H, W, C].
+ */
+export function avgPoolInputGrad(
+  dy: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  filterSize: number | number[],
+  strides: number | number[],
+  pad: PadArg,
+  rounding?: Rounding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kH, kW] = pair(filterSize)
+    const c = inputShape[3]
+    if (kH === 1 && kW === 1) {
+      const g = geometry(inputShape, [1, 1, c, 1], strides, pad, 1, rounding, true)
+      const u = dilateSpatial(dy, g.sH, g.sW)
+      return padOrCrop(u, -g.top, g.inH + g.top - u.shape[1], -g.left, g.inW + g.left - u.shape[2])
+    }
+    const filter = tf.fill([kH, kW, c, 1], 1 / (kH * kW)) as tf.Tensor4D
+    return depthwiseInputGrad(inputShape, dy, filter, strides, pad, 1, rounding)
+  })
+}

@@ -1,4 +1,5 @@
 export {
+  avgPoolInputGrad,
   conv2dFilterGrad,
   conv2dInputGrad,
   depthwiseFilterGrad,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import {
+  avgPoolInputGrad,
   conv2dFilterGrad,
   conv2dInputGrad,
   depthwiseFilterGrad,
@@ -103,17 +104,26 @@ const maxPoolGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   )
 }
 
+const avgPoolGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as PoolAttrs
+  return withTensors([inputs.dy!, inputs.input!], backend, ([dy, x]) =>
+    avgPoolInputGrad(dy!, x!.shape, a.filterSize, a.strides, a.pad, a.dimRoundingMode),
+  )
+}
+
 /**
  * Kernels the wasm backend has but that are replaced: tfjs-backend-wasm 4.22's MaxPoolGrad
  * routes gradients to the wrong cells for many shapes (checked against the cpu backend and
- * a direct computation), and its Conv2DBackpropInput is about 10× slower than the forward
- * convolution it can be written as.
+ * a direct computation), its Conv2DBackpropInput is about 10× slower than the forward
+ * convolution it can be written as, and its AvgPoolGrad is 3–5× slower than the transposed
+ * depthwise convolution it is.
  */
-export const WASM_REPLACED_KERNELS = ['MaxPoolGrad', 'Conv2DBackpropInput'] as const
+export const WASM_REPLACED_KERNELS = ['MaxPoolGrad', 'Conv2DBackpropInput', 'AvgPoolGrad'] as const
 
 const REPLACEMENTS: Record<(typeof WASM_REPLACED_KERNELS)[number], tf.KernelFunc> = {
   MaxPoolGrad: (args) => maxPoolGrad(args),
   Conv2DBackpropInput: (args) => conv2DBackpropInput(args),
+  AvgPoolGrad: (args) => avgPoolGrad(args),
 }
 
 const KERNEL_FUNCS: Record<(typeof WASM_GRADIENT_KERNELS)[number], tf.KernelFunc> = {

@@ -16,9 +16,11 @@ export type { OpName, OpSpec } from './ops.js'
 export {
   avgPoolExcludePad,
   BatchNorm,
+  batchNorms,
   Conv2d,
   DepthwiseConv2d,
   Linear,
+  recalibrateBatchNorms,
   subsample,
 } from './primitives.js'
 export type { BatchNormOptions } from './primitives.js'

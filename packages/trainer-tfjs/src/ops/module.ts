@@ -58,6 +58,12 @@ export abstract class Module<Out extends tf.Tensor = tf.Tensor4D> {
     return out
   }
 
+  /** Calls `fn` on this module and on every module below it, depth first, in creation order. */
+  visit(fn: (m: Module<tf.Tensor>) => void): void {
+    fn(this as unknown as Module<tf.Tensor>)
+    for (const k of this.kids) k.module.visit(fn)
+  }
+
   /** Trainable variables of the tree. */
   trainableVariables(): tf.Variable[] {
     return this.namedVariables()
