@@ -1,15 +1,20 @@
 /**
  * Supernet benchmark on the NAS-Bench-201 space, Fashion-MNIST at low resolution:
  *  - ranking quality: Kendall tau between inherited-weight accuracy (supernet weights, BN
- *    recalibrated) and stand-alone accuracy (each architecture trained from scratch on the
- *    same data for a short schedule) over ≥ 20 architectures;
- *  - cost: supernet training time against training those architectures one by one;
+ *    recalibrated per candidate) and stand-alone accuracy (each architecture trained from
+ *    scratch on the same data for a short schedule, averaged over seeds) for a uniform random
+ *    sample of ≥ 20 architectures; the tau between two stand-alone seeds says how stable the
+ *    reference itself is;
+ *  - cost: supernet training time against training those architectures one by one, and the
+ *    cost of one supernet step against one stand-alone step of the same architecture on the
+ *    same batch (interleaved, medians);
  *  - the best architecture a search over the supernet finds, with its CIFAR-10 test accuracy
  *    from the NAS-Bench-201 table (NASKIT_NB201 or ../shared/data/nasbench201/nb201.csv).
  *
- * Settings come from environment variables (BENCH_*); see `settings` below.
+ * Settings come from environment variables (BENCH_*); see `settings` below. Results are
+ * written to bench/results/supernet.json and bench/results/supernet.md.
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Arch, nb201Space, nb201ToString, Rng } from '@naskit/core'
@@ -19,11 +24,19 @@ import {
   kendallTau,
   resolveSamplingStrategy,
   retrainStandalone,
+  type Supernet,
   SupernetTrainer,
   searchSubnets,
   supernetEvaluator,
 } from '../src/index'
-import { type BackendChoice, loadFashionMnist, selectBackend, splitDataset } from '../src/trainer'
+import {
+  type BackendChoice,
+  buildNetwork,
+  loadFashionMnist,
+  type SplitView,
+  selectBackend,
+  splitDataset,
+} from '../src/trainer'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const settings = {
@@ -34,10 +47,18 @@ const settings = {
   trainSize: env('BENCH_TRAIN', 2000),
   validationSize: env('BENCH_VALIDATION', 2000),
   batchSize: env('BENCH_BATCH', 64),
-  supernetEpochs: env('BENCH_SUPERNET_EPOCHS', 24),
+  supernetEpochs: env('BENCH_SUPERNET_EPOCHS', 60),
+  supernetLearningRate: env('BENCH_SUPERNET_LR', 0.05),
+  calibrationBatches: env('BENCH_CALIBRATION_BATCHES', 8),
   standaloneEpochs: env('BENCH_STANDALONE_EPOCHS', 4),
+  /** Stand-alone trainings per architecture (seeds seed, seed+1, …), averaged. */
+  standaloneSeeds: env('BENCH_STANDALONE_SEEDS', 2),
   archs: env('BENCH_ARCHS', 20),
   searchTrials: env('BENCH_SEARCH_TRIALS', 60),
+  /** Architectures of the step-cost comparison. */
+  costArchs: env('BENCH_COST_ARCHS', 8),
+  /** Learned scale/shift in the batch norms of the supernet's cell ops (0: non-affine). */
+  affine: process.env.BENCH_AFFINE !== '0',
   sampler: (process.env.BENCH_SAMPLER ?? 'uniform') as 'uniform' | 'fair',
   seed: env('BENCH_SEED', 0),
 }
@@ -45,6 +66,7 @@ const settings = {
 const here = path.dirname(fileURLToPath(import.meta.url))
 const nb201Path =
   process.env.NASKIT_NB201 ?? path.resolve(here, '../../../../shared/data/nasbench201/nb201.csv')
+const outDir = process.env.BENCH_OUT ?? path.resolve(here, 'results')
 
 function readNb201(file: string): Map<string, { index: number; cifar10: number }> {
   const lines = readFileSync(file, 'utf8').trim().split('\n')
@@ -61,8 +83,80 @@ function readNb201(file: string): Map<string, { index: number; cifar10: number }
 }
 
 const log = (s: string) => console.log(s)
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+
+/**
+ * One training step of a supernet path against one step of the same architecture's
+ * stand-alone network (the trainer's loop: gradients, weight decay, clipping, momentum),
+ * on the same batch, interleaved; medians over repeats, per architecture.
+ */
+function stepCost(supernet: Supernet, archs: Arch[], data: SplitView, batchSize: number) {
+  const [h, w, c] = supernet.inputShape
+  const x = tf.randomNormal([batchSize, h, w, c], 0, 1, 'float32', 1) as tf.Tensor4D
+  const y = tf.tensor1d(
+    Array.from({ length: batchSize }, (_, i) => i % supernet.numClasses),
+    'int32',
+  )
+  const probe = supernet.namedVariables()
+  const saved = probe.map((v) => v.variable.clone())
+  const trainer = new SupernetTrainer(supernet, data, { epochs: 0, batchSize, learningRate: 0.01 })
+  const rows: Array<{ arch: string; supernetMs: number; standaloneMs: number }> = []
+  for (const arch of archs) {
+    const net = buildNetwork(arch, { ...supernet.buildOptions(), seed: 0 }, supernet.kind)
+    const vars = net.trainableVariables()
+    const opt = tf.train.momentum(0.01, 0.9)
+    const standaloneStep = () =>
+      tf.tidy(() => {
+        const labels = tf.oneHot(y, supernet.numClasses)
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(labels, net.apply(x, true)) as tf.Scalar,
+          vars,
+        )
+        const live = vars.filter((v) => grads[v.name] != null)
+        let gs = live.map((v) => tf.add(grads[v.name] as tf.Tensor, tf.mul(v, 3e-4)))
+        const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))))
+        const factor = tf.minimum(1, tf.div(5, tf.add(norm, 1e-6)))
+        gs = gs.map((g) => tf.mul(g, factor))
+        value.dataSync()
+        opt.applyGradients(live.map((v, i) => ({ name: v.name, tensor: gs[i] as tf.Tensor })))
+      })
+    const supernetStep = () => {
+      trainer.trainStep(x, y, [arch])
+    }
+    standaloneStep()
+    supernetStep()
+    const a: number[] = []
+    const b: number[] = []
+    for (let r = 0; r < 3; r++) {
+      let t0 = performance.now()
+      supernetStep()
+      a.push(performance.now() - t0)
+      t0 = performance.now()
+      standaloneStep()
+      b.push(performance.now() - t0)
+    }
+    rows.push({ arch: nb201ToString(arch), supernetMs: median(a), standaloneMs: median(b) })
+    opt.dispose()
+    net.dispose()
+  }
+  trainer.dispose()
+  // the supernet's weights and statistics as they were
+  probe.forEach((v, i) => {
+    v.variable.assign(saved[i] as tf.Tensor)
+  })
+  tf.dispose(saved)
+  x.dispose()
+  y.dispose()
+  return rows
+}
 
 async function main() {
+  const benchStart = performance.now()
   const sel = await selectBackend({ backend: settings.backend, log: false })
   log(`backend: ${sel.backend}; settings: ${JSON.stringify(settings)}`)
   const ds = loadFashionMnist()
@@ -79,34 +173,15 @@ async function main() {
     inputShape: [r, r, 1],
     numClasses: 10,
     seed: settings.seed,
-    nb201: { channels: settings.channels, cellsPerStage: settings.cellsPerStage },
+    nb201: {
+      channels: settings.channels,
+      cellsPerStage: settings.cellsPerStage,
+      affine: settings.affine,
+    },
   })
   log(`supernet: ${supernet.paramCount()} parameters`)
 
-  // 1. train the supernet (single-path one-shot)
-  const trainer = new SupernetTrainer(supernet, splits.train, {
-    epochs: settings.supernetEpochs,
-    batchSize: settings.batchSize,
-    sampler: settings.sampler,
-    resize,
-    seed: settings.seed,
-    onEpoch: (i) => log(`  supernet epoch ${i.epoch}: loss ${i.loss.toFixed(4)}`),
-  })
-  const summary = await trainer.train()
-  trainer.dispose()
-  log(
-    `supernet training: ${(summary.trainTimeMs / 1000).toFixed(1)} s, ${summary.steps} steps, ${summary.images} images`,
-  )
-
-  // 2. inherited-weight accuracy of the sample
-  const evaluator = supernetEvaluator(supernet, {
-    calibration: splits.train,
-    validation: splits.validation,
-    calibrationBatches: 4,
-    batchSize: settings.batchSize,
-    resize,
-    seed: settings.seed,
-  })
+  // the architectures: a uniform random sample of the space (distinct)
   const rng = new Rng(settings.seed).fork('bench:sample')
   const sample: Arch[] = []
   const keys = new Set<string>()
@@ -118,35 +193,91 @@ async function main() {
       sample.push(a)
     }
   }
+
+  // 0. cost of one step: supernet path against the stand-alone network (same arch and batch)
+  const costRng = new Rng(settings.seed).fork('bench:cost')
+  const costRows = stepCost(
+    supernet,
+    Array.from({ length: settings.costArchs }, () => space.sample(costRng)),
+    splits.train,
+    settings.batchSize,
+  )
+  const stepRatio = median(costRows.map((c) => c.supernetMs / c.standaloneMs))
+  log(
+    `step cost (median over ${costRows.length} archs): supernet ${median(costRows.map((c) => c.supernetMs)).toFixed(0)} ms, stand-alone ${median(costRows.map((c) => c.standaloneMs)).toFixed(0)} ms, ratio ${stepRatio.toFixed(2)}`,
+  )
+
+  // 1. train the supernet (single-path one-shot)
+  const trainer = new SupernetTrainer(supernet, splits.train, {
+    epochs: settings.supernetEpochs,
+    batchSize: settings.batchSize,
+    learningRate: settings.supernetLearningRate,
+    sampler: settings.sampler,
+    resize,
+    seed: settings.seed,
+    onEpoch: (i) => {
+      if (i.epoch % 5 === 0 || i.epoch === settings.supernetEpochs)
+        log(`  supernet epoch ${i.epoch}: loss ${i.loss.toFixed(4)}`)
+    },
+  })
+  const summary = await trainer.train()
+  trainer.dispose()
+  log(
+    `supernet training: ${(summary.trainTimeMs / 1000).toFixed(1)} s, ${summary.steps} steps, ${summary.images} images`,
+  )
+
+  // 2. inherited-weight accuracy of the sample
+  const evaluator = supernetEvaluator(supernet, {
+    calibration: splits.train,
+    validation: splits.validation,
+    calibrationBatches: settings.calibrationBatches,
+    batchSize: settings.batchSize,
+    resize,
+    seed: settings.seed,
+  })
   const inherited: number[] = []
   let evalMs = 0
   for (const a of sample) {
     const t0 = performance.now()
-    inherited.push((await evaluator.evaluate(a, {})).objective)
+    inherited.push(evaluator.evaluate(a, {}).objective)
     evalMs += performance.now() - t0
   }
   log(`inherited-weight evaluation: ${(evalMs / sample.length).toFixed(0)} ms per architecture`)
 
-  // 3. stand-alone accuracy, one by one
-  const standalone: number[] = []
+  // 3. stand-alone accuracy, one by one, for every seed
+  const bySeed: number[][] = []
   let standaloneMs = 0
+  let standaloneWallMs = 0
+  let standaloneSteps = 0
+  for (let s = 0; s < settings.standaloneSeeds; s++) {
+    const accs: number[] = []
+    for (const a of sample) {
+      const t0 = performance.now()
+      const res = await retrainStandalone(supernet, a, {
+        train: splits.train,
+        validation: splits.validation,
+        epochs: settings.standaloneEpochs,
+        batchSize: settings.batchSize,
+        resize,
+        seed: settings.seed + s,
+      })
+      standaloneWallMs += performance.now() - t0
+      standaloneMs += res.train_time_ms
+      standaloneSteps += Math.ceil(splits.train.indices.length / settings.batchSize) * res.epochs
+      accs.push(res.val_accuracy)
+    }
+    bySeed.push(accs)
+    log(`  stand-alone seed ${settings.seed + s} done`)
+  }
+  const standalone = sample.map((_, i) => mean(bySeed.map((accs) => accs[i] as number)))
   for (const [i, a] of sample.entries()) {
-    const t0 = performance.now()
-    const s = await retrainStandalone(supernet, a, {
-      train: splits.train,
-      validation: splits.validation,
-      epochs: settings.standaloneEpochs,
-      batchSize: settings.batchSize,
-      resize,
-      seed: settings.seed,
-    })
-    standaloneMs += performance.now() - t0
-    standalone.push(s.val_accuracy)
     log(
-      `  ${String(i + 1).padStart(2)} ${nb201ToString(a)} inherited ${inherited[i]!.toFixed(4)} stand-alone ${s.val_accuracy.toFixed(4)}`,
+      `  ${String(i + 1).padStart(2)} ${nb201ToString(a)} inherited ${inherited[i]!.toFixed(4)} stand-alone ${bySeed.map((accs) => accs[i]!.toFixed(4)).join(' / ')}`,
     )
   }
   const tau = kendallTau(inherited, standalone)
+  const tauPerSeed = bySeed.map((accs) => kendallTau(inherited, accs))
+  const tauSeeds = bySeed.length >= 2 ? kendallTau(bySeed[0]!, bySeed[1]!) : Number.NaN
   // reference: how both proxies rank the same architectures against NAS-Bench-201's CIFAR-10
   const table = readNb201(nb201Path)
   const cifar = sample.map((a) => table.get(nb201ToString(a))?.cifar10 ?? Number.NaN)
@@ -183,22 +314,39 @@ async function main() {
   evaluator.dispose()
   supernet.dispose()
 
+  const supernetStepMs = summary.trainTimeMs / Math.max(1, summary.steps)
+  const standaloneStepMs = standaloneMs / Math.max(1, standaloneSteps)
   const result = {
+    date: new Date().toISOString(),
+    command: 'cd packages/strategy-supernet && npx --yes pnpm@10.34.9 bench',
     backend: sel.backend,
     settings,
+    sampleKind: 'uniform random, distinct',
     kendallTau: tau,
+    kendallTauPerStandaloneSeed: tauPerSeed,
+    kendallTauBetweenStandaloneSeeds: tauSeeds,
     kendallTauInheritedVsCifar10: tauInheritedCifar,
     kendallTauStandaloneVsCifar10: tauStandaloneCifar,
+    inheritedRange: [Math.min(...inherited), Math.max(...inherited)],
+    standaloneRange: [Math.min(...standalone), Math.max(...standalone)],
     sample: sample.map((a, i) => ({
       arch: nb201ToString(a),
       inherited: inherited[i],
       standalone: standalone[i],
+      standaloneBySeed: bySeed.map((accs) => accs[i]),
       cifar10: cifar[i],
     })),
     archs: sample.length,
     supernetTrainSeconds: summary.trainTimeMs / 1000,
+    supernetSteps: summary.steps,
+    supernetFinalLoss: summary.finalLoss,
     standaloneTrainSeconds: standaloneMs / 1000,
+    standaloneWallSeconds: standaloneWallMs / 1000,
+    standaloneSteps,
     costRatio: standaloneMs / summary.trainTimeMs,
+    supernetStepMs,
+    standaloneStepMs,
+    stepCost: { medianRatio: stepRatio, perArch: costRows },
     inheritedEvalMsPerArch: evalMs / sample.length,
     search: {
       strategy: strategyName,
@@ -209,22 +357,42 @@ async function main() {
       bestRankAmong15625: better + 1,
       nb201Optimum: all[0],
     },
+    benchSeconds: (performance.now() - benchStart) / 1000,
     tensorsLeft: tf.memory().numTensors,
   }
-  log('')
-  log(
-    `Kendall tau (inherited vs stand-alone, ${sample.length} nb201 archs): ${tau.toFixed(3)} (target ≥ 0.5)`,
-  )
-  log(
+  const lines = [
+    `Kendall tau (inherited vs stand-alone mean of ${bySeed.length} seed(s), ${sample.length} uniformly sampled nb201 archs): ${tau.toFixed(3)} (target ≥ 0.5)`,
+    `  per stand-alone seed: ${tauPerSeed.map((t) => t.toFixed(3)).join(', ')}; stand-alone seed vs seed: ${tauSeeds.toFixed(3)}`,
+    `  accuracy: inherited mean ${mean(inherited).toFixed(3)} (${result.inheritedRange.map((v) => v.toFixed(3)).join('–')}), stand-alone mean ${mean(standalone).toFixed(3)} (${result.standaloneRange.map((v) => v.toFixed(3)).join('–')})`,
     `reference, Kendall tau against NAS-Bench-201 CIFAR-10 test accuracy: inherited ${tauInheritedCifar.toFixed(3)}, stand-alone ${tauStandaloneCifar.toFixed(3)}`,
-  )
-  log(
-    `cost: supernet ${result.supernetTrainSeconds.toFixed(1)} s vs ${sample.length} stand-alone ${result.standaloneTrainSeconds.toFixed(1)} s (×${result.costRatio.toFixed(2)})`,
-  )
-  log(
+    `cost: supernet ${result.supernetTrainSeconds.toFixed(1)} s (${summary.steps} steps, ${supernetStepMs.toFixed(0)} ms/step) vs ${sample.length} archs × ${bySeed.length} seed(s) stand-alone ${result.standaloneTrainSeconds.toFixed(1)} s of training, ${result.standaloneWallSeconds.toFixed(1)} s with evaluation (${standaloneSteps} steps, ${standaloneStepMs.toFixed(0)} ms/step) (×${result.costRatio.toFixed(2)})`,
+    `step cost, same arch and batch (median over ${costRows.length} archs): supernet / stand-alone = ${stepRatio.toFixed(2)}`,
     `best found (${strategyName}, ${search.trials.length} trials): ${best?.arch} CIFAR-10 test ${bestAcc.toFixed(2)}% (rank ${better + 1} of 15625; optimum ${all[0]}%)`,
-  )
-  log(JSON.stringify(result))
+    `bench time: ${(result.benchSeconds / 60).toFixed(1)} min`,
+  ]
+  log('')
+  for (const l of lines) log(l)
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(path.join(outDir, 'supernet.json'), `${JSON.stringify(result, null, 2)}\n`)
+  const md = [
+    '# Supernet benchmark (nb201, Fashion-MNIST)',
+    '',
+    `${result.date}, backend ${sel.backend}. Command: \`${result.command}\``,
+    '',
+    `Settings: \`${JSON.stringify(settings)}\``,
+    '',
+    ...lines.map((l) => (l.startsWith('  ') ? `  - ${l.trim()}` : `- ${l}`)),
+    '',
+    '| # | architecture | inherited | stand-alone (mean) | CIFAR-10 (NB201) |',
+    '|---|---|---|---|---|',
+    ...result.sample.map(
+      (s, i) =>
+        `| ${i + 1} | \`${s.arch.replaceAll('|', '\\|')}\` | ${s.inherited!.toFixed(4)} | ${s.standalone!.toFixed(4)} | ${s.cifar10} |`,
+    ),
+    '',
+  ].join('\n')
+  writeFileSync(path.join(outDir, 'supernet.md'), md)
+  log(`results: ${path.join(outDir, 'supernet.json')}, supernet.md`)
 }
 
 await main()

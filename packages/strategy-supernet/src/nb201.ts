@@ -1,5 +1,5 @@
 import { type Arch, type CellValue, NaskitError, NB201_OPS, type SearchSpace } from '@naskit/core'
-import type * as tf from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs'
 import { Supernet, type SupernetSlot } from './supernet'
 import {
   type BuildOptions,
@@ -16,16 +16,35 @@ export interface Nb201SupernetOptions {
   channels?: number
   /** Cells per stage (N). @default 5 */
   cellsPerStage?: number
+  /**
+   * Learned scale and shift in the batch norms of the cell edges' ops. `false` (as in
+   * NAS-Bench-201's weight-sharing search cells and DARTS) keeps every op's output exactly
+   * normalised; stand-alone networks keep affine batch norms. @default true
+   */
+  affine?: boolean
   numClasses?: number
   /** Shape of the images fed to the network. @default [32, 32, 3] */
   inputShape?: [number, number, number]
   seed?: number
 }
 
-/** The current op of every edge, shared by the edges of all cells. */
+/**
+ * The current op of every edge, shared by the edges of all cells; {@link SKIP_EDGE} marks an
+ * edge that contributes nothing to the cell's output.
+ */
 type Selection = Map<string, number>
 
-/** One edge of a cell: an op per candidate, running the one the current architecture selects. */
+/**
+ * Selection of an edge that is `none`, or that feeds a node whose value never reaches the
+ * cell output (all its outgoing edges are `none` or lead to such nodes).
+ */
+export const SKIP_EDGE = -1
+
+/**
+ * One edge of a cell: an op per candidate, running the one the current architecture selects.
+ * A skipped edge ({@link SKIP_EDGE}) returns a constant zero tensor without running any op, so
+ * it neither costs compute nor links the tape to weights outside the architecture's path.
+ */
 export class ChoiceEdge extends Module {
   readonly ops: Module[]
 
@@ -43,6 +62,7 @@ export class ChoiceEdge extends Module {
     const i = this.selection.get(this.key)
     if (i === undefined)
       throw new NaskitError('E_INVALID_ARCH', `No op was selected for edge ${this.key}.`)
+    if (i === SKIP_EDGE) return tf.zeros(x.shape)
     return this.ops[i]!.apply(x, training)
   }
 }
@@ -68,6 +88,7 @@ export class Nb201Supernet extends Supernet {
     this.options = {
       channels: options.channels ?? 16,
       cellsPerStage: options.cellsPerStage ?? 5,
+      affine: options.affine ?? true,
       numClasses,
       seed: options.seed ?? 0,
     }
@@ -87,7 +108,12 @@ export class Nb201Supernet extends Supernet {
       new ChoiceEdge(
         edgeKey(e.node, e.input),
         ops,
-        (op) => createOp(op, { cIn: e.channels, cOut: e.channels, stride: 1 }, ctx),
+        (op) =>
+          createOp(
+            op,
+            { cIn: e.channels, cOut: e.channels, stride: 1, affine: this.options.affine },
+            ctx,
+          ),
         this.selection,
       )
     // every edge present; ChoiceEdge ignores the placeholder op
@@ -120,7 +146,12 @@ export class Nb201Supernet extends Supernet {
     return this.network.apply(x, training)
   }
 
-  /** Points every edge at the op `arch` chooses for it. */
+  /**
+   * Points every edge at the op `arch` chooses for it. Edges that are `none`, or that feed a
+   * node whose value never reaches the cell output, are skipped: they add nothing to the
+   * output, so the subnet computes the same logits while its step only runs (and only
+   * updates) the ops on the architecture's path.
+   */
   select(arch: Arch): void {
     const nodes = (arch.cell as CellValue | undefined)?.nodes
     if (!Array.isArray(nodes) || nodes.length !== 3) {
@@ -129,16 +160,29 @@ export class Nb201Supernet extends Supernet {
         'Not an nb201 architecture: expected { cell: { nodes: [3 nodes] } }.',
       )
     }
-    this.selection.clear()
+    const chosen = new Map<string, number>()
+    const isNone = new Map<string, boolean>()
     nodes.forEach((n, k) => {
       n.inputs.forEach((input, e) => {
         const op = n.ops[e] as string
         const i = this.opIndex.get(op)
         if (i === undefined)
           throw new NaskitError('E_INVALID_ARCH', `Op "${op}" is not in the supernet.`)
-        this.selection.set(edgeKey(k + 1, input), i)
+        chosen.set(edgeKey(k + 1, input), i)
+        isNone.set(edgeKey(k + 1, input), op === 'none')
       })
     })
+    // a node is live when its value reaches the output node through edges that are not `none`
+    const live = [false, false, false, true]
+    for (let j = 2; j >= 0; j--) {
+      for (let m = j + 1; m <= 3; m++)
+        if (live[m] && isNone.get(edgeKey(m, j)) === false) live[j] = true
+    }
+    this.selection.clear()
+    for (const [key, i] of chosen) {
+      const node = Number(key.slice(0, key.indexOf('<')))
+      this.selection.set(key, isNone.get(key) || !live[node] ? SKIP_EDGE : i)
+    }
   }
 
   slots(): SupernetSlot[] {

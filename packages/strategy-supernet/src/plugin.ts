@@ -78,7 +78,7 @@ export const supernetOptions = {
   supernet: option.json<SupernetOptions>({
     default: { nb201: { channels: 16, cellsPerStage: 1 } },
     description:
-      'Per-space supernet settings: { nb201: { channels, cellsPerStage }, chain: { baseChannels, resolution, downsample }, nasnet: { channelScale, downsample } }.',
+      'Per-space supernet settings: { nb201: { channels, cellsPerStage, affine }, chain: { baseChannels, resolution, downsample }, nasnet: { channelScale, downsample } }.',
   }),
   calibrationBatches: option.int({
     default: 4,

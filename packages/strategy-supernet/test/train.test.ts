@@ -65,6 +65,36 @@ describe('SupernetTrainer', () => {
     }
   })
 
+  it('leaves the ops of nodes that do not reach the output alone, momentum included', () => {
+    const sn = tiny()
+    const tr = new SupernetTrainer(sn, data.train, { epochs: 1, batchSize: 16 })
+    // the same ops into nodes 1 and 2, first live (they build momentum), then dead
+    const live = nb201FromString(
+      '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|skip_connect~2|',
+    )
+    const dead = nb201FromString(
+      '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|',
+    )
+    const b = batch(3)
+    try {
+      tr.trainStep(b.x, b.y, [live])
+      const inner = sn.namedVariables().filter((v) => /node[12]\//.test(v.name))
+      const before = snapshot(inner)
+      tr.trainStep(b.x, b.y, [live])
+      let moved = 0
+      for (const [name, v] of snapshot(inner)) if (maxAbsDiff(v, before.get(name)!) > 0) moved++
+      expect(moved).toBeGreaterThan(0)
+      const mid = snapshot(inner)
+      tr.trainStep(b.x, b.y, [dead])
+      for (const [name, v] of snapshot(inner)) expect(maxAbsDiff(v, mid.get(name)!), name).toBe(0)
+    } finally {
+      b.x.dispose()
+      b.y.dispose()
+      tr.dispose()
+      sn.dispose()
+    }
+  })
+
   it('with fair sampling, one step trains every op of the edges that every path uses', () => {
     const sn = tiny()
     const tr = new SupernetTrainer(sn, data.train, { epochs: 1, batchSize: 16, sampler: 'fair' })
