@@ -122,3 +122,20 @@ export function connectionOptions(
     },
   }
 }
+
+/**
+ * What to tell the user about a Redis client error, or null when there is nothing new to say:
+ * connection failures are reported once by the retry strategy (`connectionOptions`).
+ */
+export function describeRedisError(
+  error: Error,
+  target: RedisTarget,
+  down: boolean,
+): string | null {
+  const code = (error as { code?: string }).code
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || down) return null
+  if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(error.message)) {
+    return `Redis at ${target.display} refused the credentials (${error.message.replace(/\.+$/, '')}). Give the password in the URL (redis://:PASSWORD@host:port) or NASKIT_REDIS_PASSWORD.`
+  }
+  return `Redis at ${target.display}: ${error.message}`
+}

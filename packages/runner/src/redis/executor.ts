@@ -6,6 +6,7 @@ import type { Executor, RunningEval } from '../executor'
 import {
   type ConnectionWatch,
   connectionOptions,
+  describeRedisError,
   parseRedisUrl,
   type RedisTarget,
 } from './connection'
@@ -150,16 +151,8 @@ export class RedisExecutor implements Executor {
   }
 
   private connectionError(error: Error): void {
-    const code = (error as { code?: string }).code
-    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || this.down)
-      return // reported once by the retry strategy
-    if (/NOAUTH|WRONGPASS|invalid password|invalid username-password/i.test(error.message)) {
-      this.warnOnce(
-        `Redis at ${this.target.display} refused the credentials (${error.message.replace(/\.+$/, '')}). Give the password in the URL (redis://:PASSWORD@host:port) or NASKIT_REDIS_PASSWORD.`,
-      )
-      return
-    }
-    this.warnOnce(`Redis at ${this.target.display}: ${error.message}`)
+    const message = describeRedisError(error, this.target, this.down)
+    if (message !== null) this.warnOnce(message)
   }
 
   run(task: EvalTask, onProgress?: (p: Progress) => void): RunningEval {

@@ -5,7 +5,12 @@ import type { Job, Worker } from 'bullmq'
 import { canonicalJson } from '../canonical'
 import { type Executor, InlineExecutor, ThreadExecutor } from '../executor'
 import { type LoadedEvaluator, loadEvaluator } from '../plugins'
-import { type ConnectionWatch, connectionOptions, parseRedisUrl } from './connection'
+import {
+  type ConnectionWatch,
+  connectionOptions,
+  describeRedisError,
+  parseRedisUrl,
+} from './connection'
 import {
   DEFAULT_QUEUE,
   KEY_PREFIX,
@@ -227,10 +232,12 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     maxStalledCount: 2,
     autorun: false,
   })
+  let lastWarning = ''
   worker.on('error', (error) => {
-    const code = (error as { code?: string }).code
-    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || down) return
-    log.warn(`Redis at ${target.display}: ${error.message}`)
+    const message = describeRedisError(error, target, down)
+    if (message === null || message === lastWarning) return
+    lastWarning = message
+    log.warn(message)
   })
   worker.on('ready', () => watch.onUp())
 
