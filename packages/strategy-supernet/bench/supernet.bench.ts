@@ -14,7 +14,9 @@
  * Settings come from environment variables (BENCH_*); see `settings` below. Results are
  * written to bench/results/supernet.json and bench/results/supernet.md.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Arch, nb201Space, nb201ToString, Rng } from '@naskit/core'
@@ -47,12 +49,14 @@ const settings = {
   trainSize: env('BENCH_TRAIN', 2000),
   validationSize: env('BENCH_VALIDATION', 2000),
   batchSize: env('BENCH_BATCH', 64),
-  supernetEpochs: env('BENCH_SUPERNET_EPOCHS', 60),
+  supernetEpochs: env('BENCH_SUPERNET_EPOCHS', 160),
   supernetLearningRate: env('BENCH_SUPERNET_LR', 0.05),
+  /** Floor of the supernet's cosine schedule (the trainer's default: a fifth of the rate). */
+  supernetMinLearningRate: env('BENCH_SUPERNET_LR_MIN', 0.01),
   calibrationBatches: env('BENCH_CALIBRATION_BATCHES', 8),
-  standaloneEpochs: env('BENCH_STANDALONE_EPOCHS', 4),
+  standaloneEpochs: env('BENCH_STANDALONE_EPOCHS', 10),
   /** Stand-alone trainings per architecture (seeds seed, seed+1, …), averaged. */
-  standaloneSeeds: env('BENCH_STANDALONE_SEEDS', 2),
+  standaloneSeeds: env('BENCH_STANDALONE_SEEDS', 3),
   archs: env('BENCH_ARCHS', 20),
   searchTrials: env('BENCH_SEARCH_TRIALS', 60),
   /** Architectures of the step-cost comparison. */
@@ -60,8 +64,23 @@ const settings = {
   /** Learned scale/shift in the batch norms of the supernet's cell ops (0: non-affine). */
   affine: process.env.BENCH_AFFINE !== '0',
   sampler: (process.env.BENCH_SAMPLER ?? 'uniform') as 'uniform' | 'fair',
+  /**
+   * Few-shot supernet: the decision it splits on ('' for one shared supernet) and the epochs
+   * of shared training before the split.
+   */
+  fewShotDecision: process.env.BENCH_FEWSHOT ?? 'cell.3.0.op',
+  fewShotSplitEpoch: env('BENCH_FEWSHOT_SPLIT', 60),
+  /** Learning rate of the copies' cycle after the split. */
+  fewShotLearningRate: env('BENCH_FEWSHOT_LR', 0.02),
   seed: env('BENCH_SEED', 0),
+  /**
+   * Train the stand-alone reference in a second process while this one trains the supernet
+   * (one core each); 0 runs everything in this process, one phase after the other.
+   */
+  parallel: process.env.BENCH_PARALLEL !== '0',
 }
+/** Set in the child process that trains the stand-alone reference. */
+const phase = process.env.BENCH_PHASE
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const nb201Path =
@@ -155,10 +174,75 @@ function stepCost(supernet: Supernet, archs: Arch[], data: SplitView, batchSize:
   return rows
 }
 
+interface StandaloneFigures {
+  bySeed: number[][]
+  standaloneMs: number
+  standaloneWallMs: number
+  standaloneSteps: number
+}
+
+/** Trains every sampled architecture from scratch, once per seed. */
+async function standalonePhase(
+  supernet: Supernet,
+  sample: Arch[],
+  splits: { train: SplitView; validation: SplitView },
+  resize: [number, number],
+): Promise<StandaloneFigures> {
+  const bySeed: number[][] = []
+  let standaloneMs = 0
+  let standaloneWallMs = 0
+  let standaloneSteps = 0
+  for (let s = 0; s < settings.standaloneSeeds; s++) {
+    const accs: number[] = []
+    for (const a of sample) {
+      const t0 = performance.now()
+      const res = await retrainStandalone(supernet, a, {
+        train: splits.train,
+        validation: splits.validation,
+        epochs: settings.standaloneEpochs,
+        batchSize: settings.batchSize,
+        resize,
+        seed: settings.seed + s,
+      })
+      standaloneWallMs += performance.now() - t0
+      standaloneMs += res.train_time_ms
+      standaloneSteps += Math.ceil(splits.train.indices.length / settings.batchSize) * res.epochs
+      accs.push(res.val_accuracy)
+    }
+    bySeed.push(accs)
+    log(`  stand-alone seed ${settings.seed + s} done`)
+  }
+  return { bySeed, standaloneMs, standaloneWallMs, standaloneSteps }
+}
+
+/** Runs {@link standalonePhase} in a child process of this script and reads its figures. */
+function standaloneInChild(): Promise<StandaloneFigures> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'naskit-bench-'))
+  const out = path.join(dir, 'standalone.json')
+  const args = [...process.execArgv, fileURLToPath(import.meta.url)]
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, BENCH_PHASE: 'standalone', BENCH_STANDALONE_OUT: out },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      try {
+        if (code !== 0) throw new Error(`the stand-alone process failed (${signal ?? code})`)
+        resolve(JSON.parse(readFileSync(out, 'utf8')) as StandaloneFigures)
+      } catch (e) {
+        reject(e)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+}
+
 async function main() {
   const benchStart = performance.now()
   const sel = await selectBackend({ backend: settings.backend, log: false })
-  log(`backend: ${sel.backend}; settings: ${JSON.stringify(settings)}`)
+  if (phase !== 'standalone') log(`backend: ${sel.backend}; settings: ${JSON.stringify(settings)}`)
   const ds = loadFashionMnist()
   const splits = splitDataset(ds, {
     trainSize: settings.trainSize,
@@ -178,8 +262,17 @@ async function main() {
       cellsPerStage: settings.cellsPerStage,
       affine: settings.affine,
     },
+    ...(settings.fewShotDecision
+      ? {
+          fewShot: {
+            decision: settings.fewShotDecision,
+            splitEpoch: settings.fewShotSplitEpoch,
+            learningRate: settings.fewShotLearningRate,
+          },
+        }
+      : {}),
   })
-  log(`supernet: ${supernet.paramCount()} parameters`)
+  if (phase !== 'standalone') log(`supernet: ${supernet.paramCount()} parameters`)
 
   // the architectures: a uniform random sample of the space (distinct)
   const rng = new Rng(settings.seed).fork('bench:sample')
@@ -192,6 +285,21 @@ async function main() {
       keys.add(k)
       sample.push(a)
     }
+  }
+
+  if (phase === 'standalone') {
+    const figures = await standalonePhase(supernet, sample, splits, resize)
+    writeFileSync(process.env.BENCH_STANDALONE_OUT as string, JSON.stringify(figures))
+    supernet.dispose()
+    return
+  }
+  // the stand-alone reference: in a second process (started now) or after the supernet
+  let reference: Promise<StandaloneFigures>
+  if (settings.parallel) {
+    reference = standaloneInChild()
+    reference.catch(() => {}) // awaited below
+  } else {
+    reference = Promise.resolve(null as unknown as StandaloneFigures)
   }
 
   // 0. cost of one step: supernet path against the stand-alone network (same arch and batch)
@@ -212,6 +320,7 @@ async function main() {
     epochs: settings.supernetEpochs,
     batchSize: settings.batchSize,
     learningRate: settings.supernetLearningRate,
+    minLearningRate: settings.supernetMinLearningRate,
     sampler: settings.sampler,
     resize,
     seed: settings.seed,
@@ -245,30 +354,8 @@ async function main() {
   log(`inherited-weight evaluation: ${(evalMs / sample.length).toFixed(0)} ms per architecture`)
 
   // 3. stand-alone accuracy, one by one, for every seed
-  const bySeed: number[][] = []
-  let standaloneMs = 0
-  let standaloneWallMs = 0
-  let standaloneSteps = 0
-  for (let s = 0; s < settings.standaloneSeeds; s++) {
-    const accs: number[] = []
-    for (const a of sample) {
-      const t0 = performance.now()
-      const res = await retrainStandalone(supernet, a, {
-        train: splits.train,
-        validation: splits.validation,
-        epochs: settings.standaloneEpochs,
-        batchSize: settings.batchSize,
-        resize,
-        seed: settings.seed + s,
-      })
-      standaloneWallMs += performance.now() - t0
-      standaloneMs += res.train_time_ms
-      standaloneSteps += Math.ceil(splits.train.indices.length / settings.batchSize) * res.epochs
-      accs.push(res.val_accuracy)
-    }
-    bySeed.push(accs)
-    log(`  stand-alone seed ${settings.seed + s} done`)
-  }
+  if (!settings.parallel) reference = standalonePhase(supernet, sample, splits, resize)
+  const { bySeed, standaloneMs, standaloneWallMs, standaloneSteps } = await reference
   const standalone = sample.map((_, i) => mean(bySeed.map((accs) => accs[i] as number)))
   for (const [i, a] of sample.entries()) {
     log(
@@ -277,7 +364,11 @@ async function main() {
   }
   const tau = kendallTau(inherited, standalone)
   const tauPerSeed = bySeed.map((accs) => kendallTau(inherited, accs))
-  const tauSeeds = bySeed.length >= 2 ? kendallTau(bySeed[0]!, bySeed[1]!) : Number.NaN
+  // stability of the reference: tau between every pair of stand-alone seeds, averaged
+  const pairTaus: number[] = []
+  for (let i = 0; i < bySeed.length; i++)
+    for (let j = i + 1; j < bySeed.length; j++) pairTaus.push(kendallTau(bySeed[i]!, bySeed[j]!))
+  const tauSeeds = pairTaus.length > 0 ? mean(pairTaus) : Number.NaN
   // reference: how both proxies rank the same architectures against NAS-Bench-201's CIFAR-10
   const table = readNb201(nb201Path)
   const cifar = sample.map((a) => table.get(nb201ToString(a))?.cifar10 ?? Number.NaN)
@@ -362,7 +453,7 @@ async function main() {
   }
   const lines = [
     `Kendall tau (inherited vs stand-alone mean of ${bySeed.length} seed(s), ${sample.length} uniformly sampled nb201 archs): ${tau.toFixed(3)} (target ≥ 0.5)`,
-    `  per stand-alone seed: ${tauPerSeed.map((t) => t.toFixed(3)).join(', ')}; stand-alone seed vs seed: ${tauSeeds.toFixed(3)}`,
+    `  per stand-alone seed: ${tauPerSeed.map((t) => t.toFixed(3)).join(', ')}; stand-alone seed vs seed: ${tauSeeds.toFixed(3)} (mean over ${pairTaus.length} pair(s))`,
     `  accuracy: inherited mean ${mean(inherited).toFixed(3)} (${result.inheritedRange.map((v) => v.toFixed(3)).join('–')}), stand-alone mean ${mean(standalone).toFixed(3)} (${result.standaloneRange.map((v) => v.toFixed(3)).join('–')})`,
     `reference, Kendall tau against NAS-Bench-201 CIFAR-10 test accuracy: inherited ${tauInheritedCifar.toFixed(3)}, stand-alone ${tauStandaloneCifar.toFixed(3)}`,
     `cost: supernet ${result.supernetTrainSeconds.toFixed(1)} s (${summary.steps} steps, ${supernetStepMs.toFixed(0)} ms/step) vs ${sample.length} archs × ${bySeed.length} seed(s) stand-alone ${result.standaloneTrainSeconds.toFixed(1)} s of training, ${result.standaloneWallSeconds.toFixed(1)} s with evaluation (${standaloneSteps} steps, ${standaloneStepMs.toFixed(0)} ms/step) (×${result.costRatio.toFixed(2)})`,

@@ -1,5 +1,6 @@
 import { NaskitError, type SearchSpace } from '@naskit/core'
 import { ChainSupernet, type ChainSupernetOptions } from './chain'
+import { type FewShotOptions, FewShotSupernet } from './fewshot'
 import { NasnetSupernet, type NasnetSupernetOptions } from './nasnet'
 import { Nb201Supernet, type Nb201SupernetOptions } from './nb201'
 import type { Supernet, SupernetKind } from './supernet'
@@ -12,6 +13,11 @@ export interface SupernetOptions {
   nb201?: Omit<Nb201SupernetOptions, 'numClasses' | 'inputShape' | 'seed'>
   chain?: Omit<ChainSupernetOptions, 'numClasses' | 'inputShape' | 'seed'>
   nasnet?: Omit<NasnetSupernetOptions, 'numClasses' | 'inputShape' | 'seed'>
+  /**
+   * Few-shot supernet: one copy of the weights per choice of `decision`, split from the
+   * shared supernet after `splitEpoch` training epochs (see {@link FewShotSupernet}).
+   */
+  fewShot?: FewShotOptions
 }
 
 /** The supernet family of a space (its `kind`, else its shape), or a reason why there is none. */
@@ -31,6 +37,10 @@ export function supernetKind(space: SearchSpace): SupernetKind | string {
 
 /** Builds the weight-sharing supernet of a chain, nb201 or NASNet space. */
 export function createSupernet(space: SearchSpace, options: SupernetOptions = {}): Supernet {
+  if (options.fewShot) {
+    const { fewShot, ...one } = options
+    return new FewShotSupernet(() => createSupernet(space, one), fewShot)
+  }
   const kind = supernetKind(space)
   const common = {
     ...(options.numClasses === undefined ? {} : { numClasses: options.numClasses }),

@@ -9,6 +9,8 @@ export {
   supernetEvaluator,
 } from './evaluate'
 export type { HeldBatch, SupernetEvaluator, SupernetEvaluatorOptions } from './evaluate'
+export { FewShotSupernet, splittableDecisions } from './fewshot'
+export type { FewShotOptions } from './fewshot'
 export { NasnetSupernet } from './nasnet'
 export type { NasnetSupernetOptions } from './nasnet'
 export { ChoiceEdge, Nb201Supernet } from './nb201'

@@ -53,6 +53,12 @@ export const supernetOptions = {
     min: 0,
     description: 'Initial learning rate of SGD with momentum (cosine-annealed per step).',
   }),
+  minLearningRate: option.number({
+    default: 0.01,
+    min: 0,
+    description:
+      'Floor of the cosine schedule (annealing shared weights to zero hurts the ranking of inherited accuracy).',
+  }),
   weightDecay: option.number({ default: 3e-4, min: 0, description: 'L2 weight decay.' }),
   sampler: option.enum(['uniform', 'fair'], {
     default: 'uniform',
@@ -78,7 +84,7 @@ export const supernetOptions = {
   supernet: option.json<SupernetOptions>({
     default: { nb201: { channels: 16, cellsPerStage: 1 } },
     description:
-      'Per-space supernet settings: { nb201: { channels, cellsPerStage, affine }, chain: { baseChannels, resolution, downsample }, nasnet: { channelScale, downsample } }.',
+      'Per-space supernet settings: { nb201: { channels, cellsPerStage, affine }, chain: { baseChannels, resolution, downsample }, nasnet: { channelScale, downsample } }, and fewShot: { decision, splitEpoch } to split the supernet on one decision (few-shot NAS).',
   }),
   calibrationBatches: option.int({
     default: 4,
@@ -200,6 +206,7 @@ export async function runSupernetSearch(args: SupernetSearchArgs): Promise<OneSh
     epochs,
     batchSize: o.batchSize,
     learningRate: o.learningRate,
+    minLearningRate: Math.min(o.minLearningRate, o.learningRate),
     weightDecay: o.weightDecay,
     sampler: o.sampler,
     resize,

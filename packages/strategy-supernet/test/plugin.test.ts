@@ -116,6 +116,35 @@ describe('supernetStrategy', () => {
     })
   })
 
+  it('splits a few-shot supernet through its options and resumes after the split', async () => {
+    const space = nb201Space()
+    const options = {
+      ...tinyOptions,
+      supernet: {
+        nb201: { channels: 4, cellsPerStage: 1 },
+        fewShot: { decision: 'cell.3.0.op', splitEpoch: 1 },
+      },
+    }
+    const first = context()
+    const result = await run(space, options, first.ctx)
+    expect(result.architectures.length).toBeGreaterThan(0)
+    const splitFlags = first.checkpoints.map(
+      (c) => (c.state as { train: { split: boolean } }).train.split,
+    )
+    expect(splitFlags).toEqual([false, true])
+    // five copies of every edge weight once split
+    expect(Object.keys(first.checkpoints[1]!.blobs).some((k) => k.startsWith('shot4/'))).toBe(true)
+    const resumed = context({ resume: first.checkpoints[1]! })
+    const again = await run(space, options, resumed.ctx)
+    expect(again.architectures.map((a) => a.score)).toEqual(
+      result.architectures.map((a) => a.score),
+    )
+    const bad = context()
+    await expect(
+      run(space, { ...options, supernet: { fewShot: { decision: 'x', splitEpoch: 1 } } }, bad.ctx),
+    ).rejects.toMatchObject({ code: 'E_BAD_OPTIONS' })
+  })
+
   it('stops with E_ABORTED when the signal fires', async () => {
     const ac = new AbortController()
     ac.abort()

@@ -139,11 +139,15 @@ describe('SupernetTrainer', () => {
   it('trains whole epochs without leaking and reports what it did', async () => {
     const sn = tiny()
     const epochs: number[] = []
+    const rates: number[] = []
     const tr = new SupernetTrainer(sn, data.train, {
       epochs: 2,
       batchSize: 32,
       resize: RESIZE,
       seed: 2,
+      onProgress: (p) => {
+        rates.push(p.learningRate)
+      },
       onEpoch: (i) => {
         epochs.push(i.epoch)
       },
@@ -152,6 +156,11 @@ describe('SupernetTrainer', () => {
     try {
       const s = await tr.train()
       expect(epochs).toEqual([1, 2])
+      // the cosine starts at the rate and ends just above its default floor, a fifth of it
+      expect(rates[0]).toBeCloseTo(0.05, 6)
+      expect(rates.every((r, i) => i === 0 || r <= rates[i - 1]!)).toBe(true)
+      expect(rates.at(-1)!).toBeGreaterThan(0.01)
+      expect(rates.at(-1)!).toBeLessThan(0.015)
       expect(s).toMatchObject({ epochs: 2, steps: 8, paths: 8, images: 256, stoppedEarly: false })
       expect(Number.isFinite(s.finalLoss)).toBe(true)
     } finally {
@@ -225,12 +234,20 @@ describe('SupernetTrainer', () => {
     }
   })
 
-  it('refuses data smaller than one batch', () => {
+  it('refuses data smaller than one batch and a floor above the learning rate', () => {
     const sn = tiny()
     try {
       expect(() => new SupernetTrainer(sn, data.train, { epochs: 1, batchSize: 1000 })).toThrow(
         /fewer than one batch/,
       )
+      expect(
+        () =>
+          new SupernetTrainer(sn, data.train, {
+            epochs: 1,
+            learningRate: 0.01,
+            minLearningRate: 0.02,
+          }),
+      ).toThrow(expect.objectContaining({ code: 'E_BAD_OPTIONS' }))
     } finally {
       sn.dispose()
     }
