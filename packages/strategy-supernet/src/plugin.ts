@@ -84,7 +84,7 @@ export const supernetOptions = {
   supernet: option.json<SupernetOptions>({
     default: { nb201: { channels: 16, cellsPerStage: 1 } },
     description:
-      'Per-space supernet settings: { nb201: { channels, cellsPerStage, affine }, chain: { baseChannels, resolution, downsample }, nasnet: { channelScale, downsample } }, and fewShot: { decision, splitEpoch } to split the supernet on one decision (few-shot NAS).',
+      'Per-space supernet settings: { nb201: { channels, cellsPerStage, affine }, chain: { baseChannels, resolution, downsample }, nasnet: { channelScale, downsample } }, and fewShot: { decision, splitEpoch, learningRate } to split the supernet on one decision (few-shot NAS).',
   }),
   calibrationBatches: option.int({
     default: 4,

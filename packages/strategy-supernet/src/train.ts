@@ -16,9 +16,9 @@ export interface SupernetTrainOptions {
   /** Initial learning rate of SGD with momentum, annealed by a cosine per step. @default 0.05 */
   learningRate?: number
   /**
-   * Floor of the cosine schedule. Annealing the shared weights all the way to zero fits them
-   * to the last paths trained, which measurably hurts how well inherited accuracy ranks
-   * architectures (the package's benchmark). @default learningRate / 5
+   * Floor of the cosine schedule. Annealing the shared weights all the way to zero made
+   * inherited accuracy rank architectures clearly worse in the package's benchmark.
+   * @default learningRate / 5
    */
   minLearningRate?: number
   /** @default 0.9 */
