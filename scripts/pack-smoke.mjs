@@ -4,13 +4,24 @@
 // imported and used. New packages join automatically. A package may add its own usage check
 // in `test/pack-smoke.mjs` (run inside the install folder with the package installed).
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
 const only = process.argv.slice(2)
-const pnpm = existsSync(join(root, 'node_modules', '.bin', 'pnpm')) ? join(root, 'node_modules', '.bin', 'pnpm') : 'pnpm'
+const pnpm = existsSync(join(root, 'node_modules', '.bin', 'pnpm'))
+  ? join(root, 'node_modules', '.bin', 'pnpm')
+  : 'pnpm'
 const packagesDir = join(root, 'packages')
 const all = readdirSync(packagesDir)
   .map((name) => join(packagesDir, name))
@@ -32,15 +43,24 @@ function closure(name, acc = new Set()) {
   if (acc.has(name)) return acc
   acc.add(name)
   const { pkg } = byName.get(name)
-  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) if (byName.has(dep)) closure(dep, acc)
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }))
+    if (byName.has(dep)) closure(dep, acc)
   return acc
 }
 
 const tarballOf = new Map()
 for (const { dir, pkg } of all) {
   try {
-    const out = execFileSync(pnpm, ['pack', '--pack-destination', tarballs], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })
-    const file = out.trim().split('\n').filter((l) => l.endsWith('.tgz')).pop()
+    const out = execFileSync(pnpm, ['pack', '--pack-destination', tarballs], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    })
+    const file = out
+      .trim()
+      .split('\n')
+      .filter((l) => l.endsWith('.tgz'))
+      .pop()
     tarballOf.set(pkg.name, resolve(dir, file))
   } catch (error) {
     record(`${pkg.name}: pnpm pack`, false, String(error.stderr || error.message).slice(-2000))
@@ -87,12 +107,23 @@ for (const { dir, pkg } of all) {
   for (const n of needed) deps[n] = `file:${tarballOf.get(n)}`
   writeFileSync(
     join(folder, 'package.json'),
-    JSON.stringify({ name: 'smoke', private: true, type: 'module', dependencies: deps, overrides: deps }, null, 2),
+    JSON.stringify(
+      { name: 'smoke', private: true, type: 'module', dependencies: deps, overrides: deps },
+      null,
+      2,
+    ),
   )
   const t0 = Date.now()
   const install = spawnSync(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--loglevel=error'],
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--omit=optional',
+      '--ignore-scripts',
+      '--loglevel=error',
+    ],
     { cwd: folder, encoding: 'utf8' },
   )
   if (install.status !== 0) {
@@ -101,27 +132,55 @@ for (const { dir, pkg } of all) {
   }
   // native modules that need their build step
   if (existsSync(join(folder, 'node_modules', 'better-sqlite3'))) {
-    const rebuild = spawnSync('npm', ['rebuild', 'better-sqlite3', '--loglevel=error'], { cwd: folder, encoding: 'utf8' })
+    const rebuild = spawnSync('npm', ['rebuild', 'better-sqlite3', '--loglevel=error'], {
+      cwd: folder,
+      encoding: 'utf8',
+    })
     if (rebuild.status !== 0) {
       record(`${name}: build better-sqlite3`, false, rebuild.stderr.slice(-2000))
       continue
     }
   }
-  const installed = Object.keys(JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')).dependencies)
-  record(`${name}: installs outside the workspace with only ${installed.join(', ')}`, true, `${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  const installed = Object.keys(
+    JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')).dependencies,
+  )
+  record(
+    `${name}: installs outside the workspace with only ${installed.join(', ')}`,
+    true,
+    `${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  )
   writeFileSync(join(folder, 'generic.mjs'), generic)
   const use = spawnSync(process.execPath, ['generic.mjs', name], { cwd: folder, encoding: 'utf8' })
-  record(`${name}: imports and runs`, use.status === 0, use.status === 0 ? use.stdout.trim() : (use.stderr || use.stdout).slice(-2000))
+  record(
+    `${name}: imports and runs`,
+    use.status === 0,
+    use.status === 0 ? use.stdout.trim() : (use.stderr || use.stdout).slice(-2000),
+  )
   const custom = join(dir, 'test', 'pack-smoke.mjs')
   if (existsSync(custom)) {
     copyFileSync(custom, join(folder, 'custom.mjs'))
-    const r = spawnSync(process.execPath, ['custom.mjs'], { cwd: folder, encoding: 'utf8', timeout: 300_000 })
-    record(`${name}: its own pack smoke check`, r.status === 0, r.status === 0 ? r.stdout.trim().split('\n').pop() : (r.stderr || r.stdout).slice(-2000))
+    const r = spawnSync(process.execPath, ['custom.mjs'], {
+      cwd: folder,
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
+    record(
+      `${name}: its own pack smoke check`,
+      r.status === 0,
+      r.status === 0 ? r.stdout.trim().split('\n').pop() : (r.stderr || r.stdout).slice(-2000),
+    )
   }
   if (pkg.bin) {
     for (const bin of Object.keys(pkg.bin)) {
-      const r = spawnSync(join(folder, 'node_modules', '.bin', bin), ['--help'], { cwd: folder, encoding: 'utf8' })
-      record(`${name}: bin ${bin} --help`, r.status === 0, r.status === 0 ? '' : (r.stderr || r.stdout).slice(-1000))
+      const r = spawnSync(join(folder, 'node_modules', '.bin', bin), ['--help'], {
+        cwd: folder,
+        encoding: 'utf8',
+      })
+      record(
+        `${name}: bin ${bin} --help`,
+        r.status === 0,
+        r.status === 0 ? '' : (r.stderr || r.stdout).slice(-1000),
+      )
     }
   }
 }
@@ -129,7 +188,10 @@ for (const { dir, pkg } of all) {
 const passed = results.filter((r) => r.ok).length
 const failed = results.length - passed
 mkdirSync(join(root, '.test-results'), { recursive: true })
-writeFileSync(join(root, '.test-results', 'pack-smoke.json'), JSON.stringify({ passed, failed, results }, null, 2))
+writeFileSync(
+  join(root, '.test-results', 'pack-smoke.json'),
+  JSON.stringify({ passed, failed, results }, null, 2),
+)
 if (!process.env.NASKIT_KEEP_SMOKE) rmSync(work, { recursive: true, force: true })
 console.log(`pack smoke: ${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)

@@ -15,7 +15,8 @@ for (const dir of workspaces) rmSync(join(dir, '.test-results'), { recursive: tr
 rmSync(join(root, '.test-results'), { recursive: true, force: true })
 
 const turbo = join(root, 'node_modules', '.bin', 'turbo')
-const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env }).status ?? 1
+const run = (cmd, args) =>
+  spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env }).status ?? 1
 
 let passed = 0
 let failed = 0
@@ -41,7 +42,10 @@ for (const dir of workspaces) {
   const r = JSON.parse(readFileSync(report, 'utf8'))
   passed += r.numPassedTests
   failed += r.numFailedTests + (r.numFailedTestSuites ?? 0)
-  rows.push([pkg.name, `${r.numPassedTests} passed, ${r.numFailedTests} failed${r.numFailedTestSuites ? `, ${r.numFailedTestSuites} suites failed to load` : ''}`])
+  rows.push([
+    pkg.name,
+    `${r.numPassedTests} passed, ${r.numFailedTests} failed${r.numFailedTestSuites ? `, ${r.numFailedTestSuites} suites failed to load` : ''}`,
+  ])
 }
 
 let smoke = 1

@@ -15,7 +15,14 @@ export default defineConfig({
   strategy: 'random',
   evaluator: {
     name: 'mnist',
-    options: { epochs: 1, trainSize: 3000, validationSize: 1000, testSize: 1000, baseChannels: 8, batchSize: 32 },
+    options: {
+      epochs: 1,
+      trainSize: 3000,
+      validationSize: 1000,
+      testSize: 1000,
+      baseChannels: 8,
+      batchSize: 32,
+    },
   },
   budget: { trials: 8 },
   workers: 2,

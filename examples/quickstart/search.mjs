@@ -7,12 +7,24 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { nb201FromString, nb201Space, nb201ToString, randomStrategy, simpleSearch } from '@naskit/core'
+import {
+  nb201FromString,
+  nb201Space,
+  nb201ToString,
+  randomStrategy,
+  simpleSearch,
+} from '@naskit/core'
 
-const { values } = parseArgs({ options: { trials: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' } } })
-const tablePath = process.env.NASKIT_NB201 ?? resolve(import.meta.dirname, '../../../shared/data/nasbench201/nb201.csv')
+const { values } = parseArgs({
+  options: { trials: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' } },
+})
+const tablePath =
+  process.env.NASKIT_NB201 ??
+  resolve(import.meta.dirname, '../../../shared/data/nasbench201/nb201.csv')
 if (!existsSync(tablePath)) {
-  console.error(`The NAS-Bench-201 table was not found at ${tablePath}. Set NASKIT_NB201 to the path of nb201.csv.`)
+  console.error(
+    `The NAS-Bench-201 table was not found at ${tablePath}. Set NASKIT_NB201 to the path of nb201.csv.`,
+  )
   process.exit(2)
 }
 
@@ -23,7 +35,10 @@ const at = (name) => cols.indexOf(name)
 const table = new Map()
 for (const row of rows) {
   const f = row.split(',')
-  table.set(space.key(nb201FromString(f[at('arch')])), { valid: Number(f[at('cifar10_valid_12ep')]), test: Number(f[at('cifar10_test')]) })
+  table.set(space.key(nb201FromString(f[at('arch')])), {
+    valid: Number(f[at('cifar10_valid_12ep')]),
+    test: Number(f[at('cifar10_test')]),
+  })
 }
 const optimum = Math.max(...[...table.values()].map((r) => r.test))
 
@@ -45,11 +60,16 @@ const result = await simpleSearch({
   trials,
   seed,
   onTrial(t) {
-    if ((t.id + 1) % 20 === 0) console.log(`trial ${t.id + 1}/${trials}: valid ${t.objective?.toFixed(2)}%`)
+    if ((t.id + 1) % 20 === 0)
+      console.log(`trial ${t.id + 1}/${trials}: valid ${t.objective?.toFixed(2)}%`)
   },
 })
 const best = result.best
-console.log(`\nRandom search, ${result.trials.length} trials, seed ${seed}, ${Date.now() - started} ms`)
+console.log(
+  `\nRandom search, ${result.trials.length} trials, seed ${seed}, ${Date.now() - started} ms`,
+)
 console.log(`best cell:      ${nb201ToString(best.arch)}`)
 console.log(`valid (12 ep):  ${best.objective.toFixed(2)}%`)
-console.log(`test (200 ep):  ${best.metrics.cifar10_test.toFixed(2)}%  (table optimum ${optimum.toFixed(2)}%)`)
+console.log(
+  `test (200 ep):  ${best.metrics.cifar10_test.toFixed(2)}%  (table optimum ${optimum.toFixed(2)}%)`,
+)

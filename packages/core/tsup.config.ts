@@ -2,5 +2,8 @@ import { defineConfig } from 'tsup'
 import { packageBuild } from '../../tsup.base'
 
 export default defineConfig(
-  packageBuild({ index: 'src/index.ts', testing: 'src/testing/index.ts' }, { external: ['vitest'] }),
+  packageBuild(
+    { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    { external: ['vitest'] },
+  ),
 )

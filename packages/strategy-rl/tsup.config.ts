@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup'
 import { packageBuild } from '../../tsup.base'
 
-export default defineConfig(packageBuild({ index: 'src/index.ts' }, { external: [/^@tensorflow\//] }))
+export default defineConfig(
+  packageBuild({ index: 'src/index.ts' }, { external: [/^@tensorflow\//] }),
+)
