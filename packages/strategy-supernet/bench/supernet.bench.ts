@@ -49,10 +49,12 @@ const settings = {
   trainSize: env('BENCH_TRAIN', 2000),
   validationSize: env('BENCH_VALIDATION', 2000),
   batchSize: env('BENCH_BATCH', 64),
-  supernetEpochs: env('BENCH_SUPERNET_EPOCHS', 160),
+  supernetEpochs: env('BENCH_SUPERNET_EPOCHS', 240),
   supernetLearningRate: env('BENCH_SUPERNET_LR', 0.05),
   /** Floor of the supernet's cosine schedule (the trainer's default: a fifth of the rate). */
   supernetMinLearningRate: env('BENCH_SUPERNET_LR_MIN', 0.01),
+  /** Average the supernet's weights over the epochs from this one on (0: off). */
+  supernetAverageFrom: env('BENCH_AVERAGE_FROM', 0),
   calibrationBatches: env('BENCH_CALIBRATION_BATCHES', 8),
   standaloneEpochs: env('BENCH_STANDALONE_EPOCHS', 10),
   /** Stand-alone trainings per architecture (seeds seed, seed+1, …), averaged. */
@@ -79,6 +81,11 @@ const settings = {
    */
   parallel: process.env.BENCH_PARALLEL !== '0',
 }
+/**
+ * A results file of an earlier run whose stand-alone reference is reused instead of training
+ * it again (its sample and stand-alone settings must match this run's).
+ */
+const referenceFile = process.env.BENCH_REFERENCE
 /** Set in the child process that trains the stand-alone reference. */
 const phase = process.env.BENCH_PHASE
 
@@ -239,6 +246,48 @@ function standaloneInChild(): Promise<StandaloneFigures> {
   })
 }
 
+/** The settings a stand-alone reference depends on. */
+const REFERENCE_KEYS = [
+  'resolution',
+  'channels',
+  'cellsPerStage',
+  'trainSize',
+  'validationSize',
+  'batchSize',
+  'standaloneEpochs',
+  'standaloneSeeds',
+  'archs',
+  'seed',
+] as const
+
+/** The stand-alone figures of an earlier results file, checked against this run. */
+function readReference(file: string, sample: Arch[]): StandaloneFigures {
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as {
+    settings: Record<string, unknown>
+    sample: Array<{ arch: string; standaloneBySeed: number[] }>
+    standaloneTrainSeconds: number
+    standaloneWallSeconds: number
+    standaloneSteps: number
+  }
+  for (const k of REFERENCE_KEYS) {
+    if (prev.settings[k] !== settings[k])
+      throw new Error(`${file}: its ${k} is ${prev.settings[k]}, this run's ${settings[k]}`)
+  }
+  sample.forEach((a, i) => {
+    if (prev.sample[i]?.arch !== nb201ToString(a))
+      throw new Error(`${file}: architecture ${i + 1} differs from this run's sample`)
+  })
+  log(`stand-alone reference reused from ${file}`)
+  return {
+    bySeed: Array.from({ length: settings.standaloneSeeds }, (_, s) =>
+      prev.sample.map((r) => r.standaloneBySeed[s] as number),
+    ),
+    standaloneMs: prev.standaloneTrainSeconds * 1000,
+    standaloneWallMs: prev.standaloneWallSeconds * 1000,
+    standaloneSteps: prev.standaloneSteps,
+  }
+}
+
 async function main() {
   const benchStart = performance.now()
   const sel = await selectBackend({ backend: settings.backend, log: false })
@@ -293,9 +342,11 @@ async function main() {
     supernet.dispose()
     return
   }
-  // the stand-alone reference: in a second process (started now) or after the supernet
+  // the stand-alone reference: reused, in a second process (started now) or after the supernet
   let reference: Promise<StandaloneFigures>
-  if (settings.parallel) {
+  if (referenceFile) {
+    reference = Promise.resolve(readReference(referenceFile, sample))
+  } else if (settings.parallel) {
     reference = standaloneInChild()
     reference.catch(() => {}) // awaited below
   } else {
@@ -321,6 +372,7 @@ async function main() {
     batchSize: settings.batchSize,
     learningRate: settings.supernetLearningRate,
     minLearningRate: settings.supernetMinLearningRate,
+    ...(settings.supernetAverageFrom > 0 ? { averageFrom: settings.supernetAverageFrom } : {}),
     sampler: settings.sampler,
     resize,
     seed: settings.seed,
@@ -354,7 +406,8 @@ async function main() {
   log(`inherited-weight evaluation: ${(evalMs / sample.length).toFixed(0)} ms per architecture`)
 
   // 3. stand-alone accuracy, one by one, for every seed
-  if (!settings.parallel) reference = standalonePhase(supernet, sample, splits, resize)
+  if (!settings.parallel && !referenceFile)
+    reference = standalonePhase(supernet, sample, splits, resize)
   const { bySeed, standaloneMs, standaloneWallMs, standaloneSteps } = await reference
   const standalone = sample.map((_, i) => mean(bySeed.map((accs) => accs[i] as number)))
   for (const [i, a] of sample.entries()) {
@@ -412,6 +465,7 @@ async function main() {
     command: 'cd packages/strategy-supernet && npx --yes pnpm@10.34.9 bench',
     backend: sel.backend,
     settings,
+    ...(referenceFile ? { referenceReusedFrom: path.basename(referenceFile) } : {}),
     sampleKind: 'uniform random, distinct',
     kendallTau: tau,
     kendallTauPerStandaloneSeed: tauPerSeed,
@@ -460,6 +514,9 @@ async function main() {
     `step cost, same arch and batch (median over ${costRows.length} archs): supernet / stand-alone = ${stepRatio.toFixed(2)}`,
     `best found (${strategyName}, ${search.trials.length} trials): ${best?.arch} CIFAR-10 test ${bestAcc.toFixed(2)}% (rank ${better + 1} of 15625; optimum ${all[0]}%)`,
     `bench time: ${(result.benchSeconds / 60).toFixed(1)} min`,
+    ...(referenceFile
+      ? [`stand-alone reference (and its cost) reused from ${path.basename(referenceFile)}`]
+      : []),
   ]
   log('')
   for (const l of lines) log(l)

@@ -59,6 +59,12 @@ export const supernetOptions = {
     description:
       'Floor of the cosine schedule (annealing shared weights to zero hurts the ranking of inherited accuracy).',
   }),
+  averageEpochs: option.int({
+    default: 0,
+    min: 0,
+    description:
+      'Average the shared weights over this many final epochs (stochastic weight averaging); 0 keeps the last weights.',
+  }),
   weightDecay: option.number({ default: 3e-4, min: 0, description: 'L2 weight decay.' }),
   sampler: option.enum(['uniform', 'fair'], {
     default: 'uniform',
@@ -202,28 +208,44 @@ export async function runSupernetSearch(args: SupernetSearchArgs): Promise<OneSh
   })
   const epochs = ctx.budget?.epochs ?? o.epochs
   const trials = ctx.budget?.trials ?? o.searchTrials
-  const trainer = new SupernetTrainer(supernet, splits.train, {
-    epochs,
-    batchSize: o.batchSize,
-    learningRate: o.learningRate,
-    minLearningRate: Math.min(o.minLearningRate, o.learningRate),
-    weightDecay: o.weightDecay,
-    sampler: o.sampler,
-    resize,
-    seed,
-    ...(signal ? { signal } : {}),
-    ...(ctx.budget?.timeMs === undefined ? {} : { timeMs: ctx.budget.timeMs }),
-    onProgress: (p) =>
-      progress({
-        fraction: 0.7 * p.fraction,
-        message: `supernet epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(4)}`,
-        metrics: { loss: p.loss },
-      }),
-    onEpoch: async (i) => {
-      log.info(`supernet: epoch ${i.epoch}/${epochs} loss ${i.loss.toFixed(4)}`)
-      await checkpoint()
-    },
-  })
+  if (o.averageEpochs > epochs) {
+    supernet.dispose()
+    throw new NaskitError(
+      'E_BAD_OPTIONS',
+      `averageEpochs (${o.averageEpochs}) exceeds the supernet's ${epochs} training epochs.`,
+    )
+  }
+  const makeTrainer = () =>
+    new SupernetTrainer(supernet, splits.train, {
+      epochs,
+      ...(o.averageEpochs > 0 ? { averageFrom: epochs - o.averageEpochs + 1 } : {}),
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      minLearningRate: Math.min(o.minLearningRate, o.learningRate),
+      weightDecay: o.weightDecay,
+      sampler: o.sampler,
+      resize,
+      seed,
+      ...(signal ? { signal } : {}),
+      ...(ctx.budget?.timeMs === undefined ? {} : { timeMs: ctx.budget.timeMs }),
+      onProgress: (p) =>
+        progress({
+          fraction: 0.7 * p.fraction,
+          message: `supernet epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(4)}`,
+          metrics: { loss: p.loss },
+        }),
+      onEpoch: async (i) => {
+        log.info(`supernet: epoch ${i.epoch}/${epochs} loss ${i.loss.toFixed(4)}`)
+        await checkpoint()
+      },
+    })
+  let trainer: SupernetTrainer
+  try {
+    trainer = makeTrainer()
+  } catch (e) {
+    supernet.dispose()
+    throw e
+  }
   const print = fingerprint(space, o, seed)
   const checkpoint = async () => {
     if (!ctx.checkpoint) return

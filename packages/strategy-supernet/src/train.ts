@@ -5,7 +5,7 @@ import { PathSgd } from './optimizer'
 import { type ArchSampler, createSampler, type SamplerKind } from './sampler'
 import type { Supernet } from './supernet'
 import { batches, cosineLearningRate, createDataRng, type SplitView } from './trainer'
-import { loadWeights, saveWeights } from './weights'
+import { loadWeights, saveWeights, toBytes, toFloats } from './weights'
 
 /** Options of single-path one-shot training. */
 export interface SupernetTrainOptions {
@@ -21,6 +21,14 @@ export interface SupernetTrainOptions {
    * @default learningRate / 5
    */
   minLearningRate?: number
+  /**
+   * Stochastic weight averaging (Izmailov et al. 2018): the trainable weights after every
+   * epoch from this one on (1-based, inclusive) are averaged, and the average replaces the
+   * weights when the last epoch is done. Batch-norm statistics are not averaged: the
+   * evaluator recalibrates them per candidate anyway. For a few-shot supernet it must come
+   * after the split. Off by default.
+   */
+  averageFrom?: number
   /** @default 0.9 */
   momentum?: number
   /** L2 weight decay on the trained path's weights. @default 3e-4 */
@@ -73,6 +81,7 @@ export interface TrainCheckpoint {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 const OPT_PREFIX = 'optimizer/'
+const AVG_PREFIX = 'average/'
 
 /**
  * Single-path one-shot training (Guo et al. 2020): every step draws an architecture and
@@ -92,10 +101,15 @@ export class SupernetTrainer {
   private paths = 0
   private images = 0
   private lastLoss = Number.NaN
+  /** Running mean of the trainable weights by path, and how many epochs it holds. */
+  private average = new Map<string, Float32Array>()
+  private averageCount = 0
+  /** True once the average has replaced the weights. */
+  private averaged = false
   private readonly o: Required<
     Omit<
       SupernetTrainOptions,
-      'sampler' | 'resize' | 'signal' | 'timeMs' | 'onProgress' | 'onEpoch'
+      'sampler' | 'resize' | 'signal' | 'timeMs' | 'onProgress' | 'onEpoch' | 'averageFrom'
     >
   >
 
@@ -125,6 +139,21 @@ export class SupernetTrainer {
         'E_BAD_OPTIONS',
         `learningRate must be > 0 and minLearningRate within [0, learningRate]; got ${this.o.learningRate} and ${this.o.minLearningRate}.`,
       )
+    }
+    const from = options.averageFrom
+    if (from !== undefined) {
+      if (!(Number.isInteger(from) && from >= 1 && from <= this.o.epochs)) {
+        throw new NaskitError(
+          'E_BAD_OPTIONS',
+          `averageFrom must be an integer epoch within [1, epochs = ${this.o.epochs}], got ${from}.`,
+        )
+      }
+      if (supernet instanceof FewShotSupernet && from <= supernet.options.splitEpoch) {
+        throw new NaskitError(
+          'E_BAD_OPTIONS',
+          `averageFrom (${from}) must come after the few-shot split (epoch ${supernet.options.splitEpoch}): the copies only exist from then on.`,
+        )
+      }
     }
     if (this.data.indices.length < this.o.batchSize) {
       throw new NaskitError(
@@ -269,6 +298,7 @@ export class SupernetTrainer {
         if (this.step % 4 === 0) await yieldToEventLoop()
       }
       this.epoch++
+      this.accumulateAverage()
       await this.options.onEpoch?.({ epoch: this.epoch, loss: this.lastLoss })
     }
     return {
@@ -282,10 +312,42 @@ export class SupernetTrainer {
     }
   }
 
+  /** Epochs in the weight average so far (0 without `averageFrom`). */
+  get averagedEpochs(): number {
+    return this.averageCount
+  }
+
+  /**
+   * Adds the weights of the epoch just completed to the running average and, after the last
+   * epoch, puts the average in place of the weights.
+   */
+  private accumulateAverage(): void {
+    const from = this.options.averageFrom
+    if (from === undefined || this.averaged || this.epoch < from) return
+    const n = ++this.averageCount
+    for (const [path, v] of this.varsByPath) {
+      const w = v.dataSync() as Float32Array
+      const avg = this.average.get(path)
+      if (avg === undefined) {
+        this.average.set(path, Float32Array.from(w))
+        continue
+      }
+      for (let i = 0; i < w.length; i++) avg[i]! += ((w[i] as number) - avg[i]!) / n
+    }
+    if (this.epoch < this.o.epochs) return
+    for (const [path, v] of this.varsByPath) {
+      const avg = this.average.get(path)!
+      tf.tidy(() => v.assign(tf.tensor(avg, v.shape, 'float32')))
+    }
+    this.average.clear()
+    this.averaged = true
+  }
+
   /** The training state and the supernet's weights and momentum buffers. */
   checkpoint(): TrainCheckpoint {
     const blobs = saveWeights(this.supernet)
     for (const [name, bytes] of Object.entries(this.opt.state())) blobs[OPT_PREFIX + name] = bytes
+    for (const [path, avg] of this.average) blobs[AVG_PREFIX + path] = toBytes(avg)
     return {
       state: {
         epoch: this.epoch,
@@ -294,6 +356,8 @@ export class SupernetTrainer {
         images: this.images,
         sampler: this.sampler.state(),
         split: this.supernet instanceof FewShotSupernet && this.supernet.isSplit,
+        averageCount: this.averageCount,
+        averaged: this.averaged,
       },
       blobs,
     }
@@ -308,14 +372,29 @@ export class SupernetTrainer {
       images?: number
       sampler?: JsonValue
       split?: boolean
+      averageCount?: number
+      averaged?: boolean
     } | null
     if (!s || typeof s.epoch !== 'number' || typeof s.step !== 'number' || s.sampler === undefined)
       throw new NaskitError('E_BAD_STATE', 'Not a supernet training checkpoint.')
     const weights: Record<string, Uint8Array> = {}
     const buffers: Record<string, Uint8Array> = {}
+    const average = new Map<string, Float32Array>()
     for (const [name, bytes] of Object.entries(cp.blobs)) {
       if (name.startsWith(OPT_PREFIX)) buffers[name.slice(OPT_PREFIX.length)] = bytes
+      else if (name.startsWith(AVG_PREFIX))
+        average.set(name.slice(AVG_PREFIX.length), toFloats(bytes))
       else weights[name] = bytes
+    }
+    const averageCount = s.averageCount ?? 0
+    if (averageCount > 0 && !s.averaged) {
+      for (const [path, v] of this.varsByPath) {
+        if (average.get(path)?.length !== v.size)
+          throw new NaskitError(
+            'E_BAD_STATE',
+            `The checkpoint's weight average does not fit this supernet ("${path}"). Resume with the same space and supernet options.`,
+          )
+      }
     }
     loadWeights(this.supernet, weights)
     if (s.split === true && this.supernet instanceof FewShotSupernet) this.supernet.markSplit()
@@ -325,6 +404,9 @@ export class SupernetTrainer {
     this.step = s.step
     this.paths = s.paths ?? 0
     this.images = s.images ?? 0
+    this.averageCount = averageCount
+    this.average = s.averaged ? new Map() : average
+    this.averaged = s.averaged === true
   }
 
   dispose(): void {

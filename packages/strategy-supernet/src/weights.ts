@@ -2,8 +2,13 @@ import { NaskitError } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import type { Supernet } from './supernet'
 
-const toBytes = (data: Float32Array): Uint8Array =>
+/** A copy of float32 values as bytes. */
+export const toBytes = (data: Float32Array): Uint8Array =>
   new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+
+/** A copy of bytes as float32 values. */
+export const toFloats = (bytes: Uint8Array): Float32Array =>
+  new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
 
 /** Every variable of a supernet (weights and batch-norm statistics) as float32 bytes by path. */
 export function saveWeights(supernet: Supernet): Record<string, Uint8Array> {
@@ -30,9 +35,6 @@ export function loadWeights(supernet: Supernet, blobs: Record<string, Uint8Array
   }
   for (const v of vars) {
     const bytes = blobs[v.name] as Uint8Array
-    const data = new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    )
-    tf.tidy(() => v.variable.assign(tf.tensor(data, v.variable.shape)))
+    tf.tidy(() => v.variable.assign(tf.tensor(toFloats(bytes), v.variable.shape)))
   }
 }

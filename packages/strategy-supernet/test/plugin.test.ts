@@ -145,6 +145,28 @@ describe('supernetStrategy', () => {
     ).rejects.toMatchObject({ code: 'E_BAD_OPTIONS' })
   })
 
+  it('averages the last epochs when asked and refuses more averaged epochs than trained', async () => {
+    const space = nb201Space()
+    const first = context()
+    await run(space, { ...tinyOptions, averageEpochs: 2 }, first.ctx)
+    const states = first.checkpoints.map(
+      (c) => (c.state as { train: { averageCount: number; averaged: boolean } }).train,
+    )
+    expect(states).toEqual([
+      expect.objectContaining({ averageCount: 1, averaged: false }),
+      expect.objectContaining({ averageCount: 2, averaged: true }),
+    ])
+    expect(Object.keys(first.checkpoints[0]!.blobs).some((k) => k.startsWith('average/'))).toBe(
+      true,
+    )
+    const before = tf.memory().numTensors
+    const bad = context()
+    await expect(run(space, { ...tinyOptions, averageEpochs: 3 }, bad.ctx)).rejects.toMatchObject({
+      code: 'E_BAD_OPTIONS',
+    })
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
   it('stops with E_ABORTED when the signal fires', async () => {
     const ac = new AbortController()
     ac.abort()

@@ -1,7 +1,7 @@
 import { type Arch, nb201FromString, nb201Space, Rng } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { Nb201Supernet, SupernetTrainer } from '../src/index'
+import { createSupernet, Nb201Supernet, SupernetTrainer } from '../src/index'
 import { maxAbsDiff, mnistSubset, RES, RESIZE, snapshot, useBackend } from './helpers'
 
 const space = nb201Space()
@@ -206,6 +206,99 @@ describe('SupernetTrainer', () => {
     tc.dispose()
     c.dispose()
     for (const [name, v] of full) expect(maxAbsDiff(v, resumed.get(name)!), name).toBeLessThan(1e-6)
+  })
+
+  it('averages the weights of the last epochs (SWA) and resumes the average from a checkpoint', async () => {
+    const opts = { epochs: 3, batchSize: 32, resize: RESIZE, seed: 5 }
+    // the plain run, its trainable weights after every epoch
+    const a = tiny(3)
+    const trainable = () => a.namedVariables().filter((v) => v.trainable)
+    const perEpoch: Array<Map<string, Float32Array>> = []
+    const ta = new SupernetTrainer(a, data.train, {
+      ...opts,
+      onEpoch: () => {
+        perEpoch.push(snapshot(trainable()))
+      },
+    })
+    await ta.train()
+    ta.dispose()
+    a.dispose()
+
+    // the same run averaging epochs 2 and 3: its final weights are their mean
+    const b = tiny(3)
+    const tb = new SupernetTrainer(b, data.train, { ...opts, averageFrom: 2 })
+    await tb.train()
+    expect(tb.averagedEpochs).toBe(2)
+    const averaged = snapshot(b.namedVariables().filter((v) => v.trainable))
+    tb.dispose()
+    b.dispose()
+    let moved = 0
+    for (const [name, w] of averaged) {
+      const w2 = perEpoch[1]!.get(name)!
+      const w3 = perEpoch[2]!.get(name)!
+      const mean = w2.map((v, i) => (v + w3[i]!) / 2)
+      expect(maxAbsDiff(w, mean), name).toBeLessThan(1e-5)
+      if (maxAbsDiff(w2, w3) > 1e-4) moved++
+    }
+    expect(moved).toBeGreaterThan(10) // the average differs from the last weights
+
+    // interrupted after epoch 2 (one epoch in the average), resumed on other weights
+    const c = tiny(3)
+    let cp: ReturnType<SupernetTrainer['checkpoint']> | null = null
+    const ac = new AbortController()
+    const tc: SupernetTrainer = new SupernetTrainer(c, data.train, {
+      ...opts,
+      averageFrom: 2,
+      signal: ac.signal,
+      onEpoch: ({ epoch }) => {
+        if (epoch < 2) return
+        cp = tc.checkpoint()
+        ac.abort()
+      },
+    })
+    await expect(tc.train()).rejects.toMatchObject({ code: 'E_ABORTED' })
+    tc.dispose()
+    c.dispose()
+    const saved = cp as unknown as ReturnType<SupernetTrainer['checkpoint']>
+    const d = tiny(8)
+    const td = new SupernetTrainer(d, data.train, { ...opts, averageFrom: 2 })
+    td.restore({ state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs })
+    expect(td.averagedEpochs).toBe(1)
+    await td.train()
+    const resumed = snapshot(d.namedVariables().filter((v) => v.trainable))
+    td.dispose()
+    d.dispose()
+    for (const [name, w] of averaged)
+      expect(maxAbsDiff(w, resumed.get(name)!), name).toBeLessThan(1e-5)
+  })
+
+  it('refuses an averaging start outside the run or before a few-shot split', () => {
+    const sn = tiny()
+    try {
+      for (const averageFrom of [0, 4, 1.5]) {
+        expect(
+          () => new SupernetTrainer(sn, data.train, { epochs: 3, batchSize: 16, averageFrom }),
+        ).toThrow(expect.objectContaining({ code: 'E_BAD_OPTIONS' }))
+      }
+    } finally {
+      sn.dispose()
+    }
+    const few = createSupernet(space, {
+      inputShape: [RES, RES, 1],
+      numClasses: 10,
+      nb201: { channels: 4, cellsPerStage: 1 },
+      fewShot: { decision: 'cell.3.0.op', splitEpoch: 2 },
+    })
+    try {
+      expect(
+        () => new SupernetTrainer(few, data.train, { epochs: 4, batchSize: 16, averageFrom: 2 }),
+      ).toThrow(/after the few-shot split/)
+      expect(
+        () => new SupernetTrainer(few, data.train, { epochs: 4, batchSize: 16, averageFrom: 3 }),
+      ).not.toThrow()
+    } finally {
+      few.dispose()
+    }
   })
 
   it('stops at the time budget and on abort', async () => {
