@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { toBytes, toFloats } from './weights'
 
 /**
  * SGD with momentum that updates only the variables given a gradient, each with its own
@@ -39,12 +40,7 @@ export class PathSgd {
   /** Velocity buffers by variable name, as bytes (for checkpoints). */
   state(): Record<string, Uint8Array> {
     const out: Record<string, Uint8Array> = {}
-    for (const [name, v] of this.velocity) {
-      const data = v.dataSync() as Float32Array
-      out[name] = new Uint8Array(
-        data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      )
-    }
+    for (const [name, v] of this.velocity) out[name] = toBytes(v.dataSync() as Float32Array)
     return out
   }
 
@@ -54,9 +50,7 @@ export class PathSgd {
     for (const [name, bytes] of Object.entries(buffers)) {
       const v = vars.get(name)
       if (v === undefined) continue
-      const data = new Float32Array(
-        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-      )
+      const data = toFloats(bytes)
       if (data.length !== v.size) continue
       this.velocity.set(
         name,

@@ -208,15 +208,15 @@ export async function runSupernetSearch(args: SupernetSearchArgs): Promise<OneSh
   })
   const epochs = ctx.budget?.epochs ?? o.epochs
   const trials = ctx.budget?.trials ?? o.searchTrials
-  if (o.averageEpochs > epochs) {
-    supernet.dispose()
-    throw new NaskitError(
-      'E_BAD_OPTIONS',
-      `averageEpochs (${o.averageEpochs}) exceeds the supernet's ${epochs} training epochs.`,
-    )
-  }
-  const makeTrainer = () =>
-    new SupernetTrainer(supernet, splits.train, {
+  let trainer: SupernetTrainer
+  try {
+    if (o.averageEpochs > epochs) {
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `averageEpochs (${o.averageEpochs}) exceeds the supernet's ${epochs} training epochs.`,
+      )
+    }
+    trainer = new SupernetTrainer(supernet, splits.train, {
       epochs,
       ...(o.averageEpochs > 0 ? { averageFrom: epochs - o.averageEpochs + 1 } : {}),
       batchSize: o.batchSize,
@@ -239,9 +239,6 @@ export async function runSupernetSearch(args: SupernetSearchArgs): Promise<OneSh
         await checkpoint()
       },
     })
-  let trainer: SupernetTrainer
-  try {
-    trainer = makeTrainer()
   } catch (e) {
     supernet.dispose()
     throw e
