@@ -163,6 +163,7 @@ for (const { dir, pkg } of all) {
       cwd: folder,
       encoding: 'utf8',
       timeout: 300_000,
+      env: { ...process.env, NASKIT_LEFT_OUT: join(root, '.test-results', 'left-out.jsonl') },
     })
     record(
       `${name}: its own pack smoke check`,

@@ -65,6 +65,28 @@ if (checks === 0) {
 
 console.log('\nTest summary')
 for (const [what, result] of rows) console.log(`  ${what}: ${result}`)
+
+// Tests that need a program this machine lacks (Chromium, redis-server) write what they left
+// out to .test-results/left-out.jsonl; say it once, with the command that enables them.
+const leftOut = new Map()
+for (const dir of [root, ...workspaces]) {
+  const file = join(dir, '.test-results', 'left-out.jsonl')
+  if (!existsSync(file)) continue
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue
+    const e = JSON.parse(line)
+    const seen = leftOut.get(e.tool) ?? { enable: e.enable, tests: new Set() }
+    seen.tests.add(`${e.tests} (${e.package})`)
+    leftOut.set(e.tool, seen)
+  }
+}
+if (leftOut.size > 0) {
+  console.log('\nLeft out on this machine (CI=true makes them mandatory):')
+  for (const [tool, e] of leftOut) {
+    console.log(`  without ${tool}: ${[...e.tests].join('; ')}`)
+    console.log(`    enable with: ${e.enable}`)
+  }
+}
 const ok = checks === 0 && tests === 0 && smoke === 0 && failed === 0
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(ok ? 0 : 1)

@@ -3,7 +3,7 @@ import { packageBuild } from '../../tsup.base'
 
 export default defineConfig(
   packageBuild(
-    { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    { index: 'src/index.ts', testing: 'src/testing/index.ts', node: 'src/node/index.ts' },
     { external: ['vitest'] },
   ),
 )

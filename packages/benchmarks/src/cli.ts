@@ -14,6 +14,8 @@ export interface BenchIo {
   stderr(text: string): void
   env: NodeJS.ProcessEnv
   cwd: string
+  /** More directories strategy packages are looked up from (a host's own install). */
+  lookupDirs?: string[]
 }
 
 const defaultIo = (): BenchIo => ({
@@ -150,7 +152,7 @@ export async function runBenchCli(argv: string[], io: Partial<BenchIo> = {}): Pr
     const table = loadNb201Table((values.nb201 as string | undefined) ?? null, { env: out.env })
     const entries: SuiteEntry[] = []
     for (const name of names) {
-      const plugin = await resolveStrategy(name, out.cwd)
+      const plugin = await resolveStrategy(name, out.cwd, out.lookupDirs ?? [])
       entries.push({
         label: name,
         spec: name,
@@ -169,6 +171,7 @@ export async function runBenchCli(argv: string[], io: Partial<BenchIo> = {}): Pr
       batch,
       workers,
       cwd: out.cwd,
+      lookupDirs: out.lookupDirs ?? [],
     })
     for (const s of result.skipped) out.stderr(`skipped ${s.strategy}: ${s.reason}\n`)
     const dir = resolve(

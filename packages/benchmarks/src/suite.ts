@@ -46,6 +46,8 @@ export interface SuiteOptions {
   workers?: number
   /** Directory strategy packages are resolved from in workers. @default process.cwd() */
   cwd?: string
+  /** More directories workers look strategy packages up from. @default [] */
+  lookupDirs?: string[]
   /** Called after every finished run. */
   onRun?(run: RunRecord): void
 }
@@ -409,6 +411,7 @@ export async function runNb201Suite(opts: SuiteOptions): Promise<SuiteResult> {
         queries,
         batch,
         cwd: opts.cwd ?? process.cwd(),
+        lookupDirs: opts.lookupDirs ?? [],
         entries: active.map((e) => ({
           label: e.label,
           spec: e.spec as string,

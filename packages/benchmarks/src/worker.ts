@@ -15,7 +15,8 @@ const post = (m: WorkerReply) => port.postMessage(m)
 async function main(): Promise<void> {
   const table = loadNb201Table(init.tablePath)
   const plugins: StrategyPlugin[] = []
-  for (const e of init.entries) plugins.push(await resolveStrategy(e.spec, init.cwd))
+  for (const e of init.entries)
+    plugins.push(await resolveStrategy(e.spec, init.cwd, init.lookupDirs ?? []))
   port?.on('message', async (msg: WorkerRequest) => {
     if (msg.type === 'close') {
       port.close()

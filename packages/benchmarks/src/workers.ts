@@ -12,6 +12,7 @@ export interface WorkerInit {
   queries: number
   batch: number
   cwd: string
+  lookupDirs?: string[]
   entries: Array<{ label: string; spec: string; options?: unknown }>
 }
 

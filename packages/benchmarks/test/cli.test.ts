@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -167,5 +167,74 @@ describe('resolveStrategy', () => {
     await expect(resolveStrategy('@naskit/strategy-evolution#nope')).rejects.toThrow(
       /provides: evolution, local-search/,
     )
+  })
+})
+
+describe('strategies by the names naskit search takes', () => {
+  const strategySource = (name: string) =>
+    `let n = 0
+export default {
+  name: '${name}', kind: 'sampling', description: 'first-come order', options: {},
+  create: ({ space, rng }) => {
+    let r = rng
+    return {
+      ask: (k) => Array.from({ length: k }, () => ({ arch: space.sample(r) })),
+      tell() { n++ },
+      state: () => ({ rng: r.state() }),
+      restore(s) { r = r.constructor.fromState(s.rng) },
+    }
+  },
+}
+`
+  function project(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'naskit-bench-resolve-'))
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}')
+    const pkg = join(dir, 'node_modules', 'naskit-strategy-drift')
+    mkdirSync(pkg, { recursive: true })
+    writeFileSync(
+      join(pkg, 'package.json'),
+      JSON.stringify({
+        name: 'naskit-strategy-drift',
+        version: '0.0.1',
+        type: 'module',
+        exports: './index.js',
+      }),
+    )
+    writeFileSync(join(pkg, 'index.js'), strategySource('drift'))
+    writeFileSync(join(dir, 'mine.ts'), strategySource('mine'))
+    return dir
+  }
+
+  it('finds naskit-strategy-* packages by their short name and TypeScript strategy files', async () => {
+    const dir = project()
+    expect((await resolveStrategy('drift', dir)).name).toBe('drift')
+    expect((await resolveStrategy('./mine.ts', dir)).name).toBe('mine')
+    const { io, opts } = capture()
+    const code = await runBenchCli(
+      [
+        'nb201',
+        '--strategies',
+        'drift,./mine.ts',
+        '--queries',
+        '10',
+        '--seeds',
+        '2',
+        '--workers',
+        '1',
+        '--out',
+        join(dir, 'out'),
+      ],
+      { ...opts, cwd: dir },
+    )
+    expect(io.err).not.toMatch(/error/i)
+    expect(code).toBe(0)
+    expect(io.out).toMatch(/drift/)
+    expect(io.out).toMatch(/mine/)
+  })
+
+  it('suggests the nearest strategy for a typo', async () => {
+    const dir = project()
+    await expect(resolveStrategy('evolutoin', dir)).rejects.toThrow(/Did you mean "evolution"\?/)
+    await expect(resolveStrategy('drfit', dir)).rejects.toThrow(/Did you mean "drift"\?/)
   })
 })

@@ -291,7 +291,9 @@ async function strategiesCommand(flags: Flags, io: CliIo): Promise<number> {
     return 0
   }
   for (const s of list) {
-    io.stdout.write(`${s.name}  (${s.packageName}${s.version ? `@${s.version}` : ''}, ${s.kind})\n`)
+    io.stdout.write(
+      `${s.use}  (${s.use === s.name ? '' : `strategy ${s.name} of `}${s.packageName}${s.version ? `@${s.version}` : ''}, ${s.kind})\n`,
+    )
     if (s.error) {
       io.stdout.write(`  cannot be loaded: ${s.error}\n\n`)
       continue
@@ -309,7 +311,7 @@ async function strategiesCommand(flags: Flags, io: CliIo): Promise<number> {
     io.stdout.write('\n')
   }
   io.stdout.write(
-    'Use one with: naskit search --strategy <name>. Third-party strategies are packages named naskit-strategy-*.\n',
+    'Use one with: naskit search --strategy <name>, the name in the first column. Third-party strategies are packages named naskit-strategy-*.\n',
   )
   return 0
 }
@@ -337,7 +339,13 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
       `${pkg.name}@${pkg.version ?? '?'} does not export runBenchCli(argv); upgrade it.`,
     )
   }
-  return await (mod.runBenchCli as (argv: string[]) => Promise<number>)(argv)
+  // strategies are looked up from the project, then beside the runner, as for naskit search
+  return await (
+    mod.runBenchCli as (
+      argv: string[],
+      io: { cwd: string; lookupDirs: string[] },
+    ) => Promise<number>
+  )(argv, { cwd, lookupDirs: lookupDirs(cwd) })
 }
 
 function printError(error: unknown, io: CliIo): number {

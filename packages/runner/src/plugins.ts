@@ -1,30 +1,32 @@
-import { existsSync } from 'node:fs'
-import { dirname, join, resolve as resolvePath } from 'node:path'
+import { basename, extname, resolve as resolvePath } from 'node:path'
 import {
-  assertStrategyPlugin,
+  type Arch,
+  type EvalContext,
+  type Evaluator,
   type EvaluatorPlugin,
+  type Metrics,
   NaskitError,
-  randomStrategy,
   type StrategyPlugin,
 } from '@naskit/core'
 import {
-  type FoundPackage,
-  findPackage,
-  importFile,
-  isPathSpecifier,
-  listInstalledPackages,
-  RUNNER_DIR,
-  resolveFile,
-} from './modules'
+  didYouMean,
+  installCommand as coreInstallCommand,
+  listStrategies as coreListStrategies,
+  listStrategyPackages as coreListStrategyPackages,
+  loadStrategy as coreLoadStrategy,
+  lookupDirs as coreLookupDirs,
+  type LoadedStrategy,
+  locateModule,
+  type ModuleRef,
+  moduleRef,
+  type StrategyListing,
+  type StrategyPackageInfo,
+  splitPick,
+} from '@naskit/core/node'
+import { importFile, isPathSpecifier, RUNNER_DIR } from './modules'
 
-/** Short strategy names and the packages that provide them. */
-export const STRATEGY_PACKAGES: Readonly<Record<string, string>> = {
-  evolution: '@naskit/strategy-evolution',
-  'local-search': '@naskit/strategy-evolution',
-  rl: '@naskit/strategy-rl',
-  darts: '@naskit/strategy-darts',
-  supernet: '@naskit/strategy-supernet',
-}
+export { STRATEGY_PACKAGES } from '@naskit/core/node'
+export type { LoadedStrategy, ModuleRef, StrategyListing, StrategyPackageInfo }
 
 /** Built-in evaluator names and the packages that provide them. */
 export const EVALUATOR_PACKAGES: Readonly<Record<string, string>> = {
@@ -34,183 +36,44 @@ export const EVALUATOR_PACKAGES: Readonly<Record<string, string>> = {
   tfjs: '@naskit/trainer-tfjs',
 }
 
-/** Where a plugin came from, so that worker threads and resumed runs can load it again. */
-export interface ModuleRef {
-  /** Absolute path of the module file. */
-  file: string
-  /** `default`, or the name of the plugin inside the module's `strategies` / `evaluators`. */
-  pick: string | null
-  /** The package the module belongs to, when loaded by package name. */
-  packageName?: string
-  version?: string
-}
-
-export interface LoadedStrategy {
-  plugin: StrategyPlugin
-  /** What the user wrote (`evolution`, `naskit-strategy-foo`, `./my.ts`), or null for an object. */
-  spec: string | null
-  ref: ModuleRef | null
-}
-
 export interface LoadedEvaluator {
   plugin: EvaluatorPlugin
   spec: string | null
   ref: ModuleRef | null
 }
 
+/** The runner's install directory is searched too, so packages installed beside it are found. */
+const LOOKUP = { extraDirs: [RUNNER_DIR] }
+
 /** Directories plugins are looked up from: the project first, then the runner's own install. */
 export function lookupDirs(baseDir: string): string[] {
-  const dirs = [resolvePath(baseDir), process.cwd(), RUNNER_DIR]
-  return [...new Set(dirs)]
+  return coreLookupDirs(baseDir, LOOKUP)
 }
 
 /** `npm install x`, or the pnpm/yarn equivalent when the project uses one. */
-export function installCommand(pkg: string, baseDir: string): string {
-  let dir = resolvePath(baseDir)
-  for (;;) {
-    if (existsSync(join(dir, 'pnpm-lock.yaml')) || existsSync(join(dir, 'pnpm-workspace.yaml')))
-      return `pnpm add ${pkg}`
-    if (existsSync(join(dir, 'yarn.lock'))) return `yarn add ${pkg}`
-    if (existsSync(join(dir, 'package-lock.json'))) return `npm install ${pkg}`
-    const parent = dirname(dir)
-    if (parent === dir) return `npm install ${pkg}`
-    dir = parent
-  }
-}
-
-function splitPick(spec: string): { base: string; pick: string | null } {
-  const i = spec.lastIndexOf('#')
-  if (i <= 0) return { base: spec, pick: null }
-  return { base: spec.slice(0, i), pick: spec.slice(i + 1) }
-}
-
-interface ModuleTarget {
-  file: string
-  pkg: FoundPackage | null
-}
-
-function locate(base: string, baseDir: string): ModuleTarget | null {
-  if (isPathSpecifier(base)) {
-    const file = resolveFile(base, baseDir)
-    return file ? { file, pkg: null } : null
-  }
-  const pkg = findPackage(base, lookupDirs(baseDir))
-  if (!pkg || !existsSync(pkg.entry)) return null
-  return { file: pkg.entry, pkg }
-}
-
-function isStrategyLike(v: unknown): v is StrategyPlugin {
-  return (
-    v !== null &&
-    typeof v === 'object' &&
-    typeof (v as { create?: unknown }).create === 'function' &&
-    'kind' in v
-  )
-}
-
-function pickStrategy(
-  mod: Record<string, unknown>,
-  pick: string | null,
-  from: string,
-): { plugin: StrategyPlugin; pick: string | null } {
-  const list = Array.isArray(mod.strategies)
-    ? (mod.strategies as unknown[]).filter(isStrategyLike)
-    : []
-  if (pick !== null) {
-    const found =
-      list.find((p) => p.name === pick) ??
-      (isStrategyLike(mod.default) && mod.default.name === pick ? mod.default : undefined)
-    if (!found) {
-      const names = [
-        ...new Set([
-          ...list.map((p) => p.name),
-          ...(isStrategyLike(mod.default) ? [mod.default.name] : []),
-        ]),
-      ]
-      throw new NaskitError(
-        'E_UNKNOWN_STRATEGY',
-        `${from} has no strategy named "${pick}". It provides: ${names.join(', ') || 'none'}.`,
-      )
-    }
-    return { plugin: assertStrategyPlugin(found, from), pick }
-  }
-  if (mod.default !== undefined)
-    return { plugin: assertStrategyPlugin(mod.default, `${from} (default export)`), pick: null }
-  if (list.length === 1)
-    return { plugin: assertStrategyPlugin(list[0], from), pick: (list[0] as StrategyPlugin).name }
-  throw new NaskitError(
-    'E_BAD_PLUGIN',
-    `${from} has no default export; name the strategy with "${from}#name" (it exports: ${list.map((p) => p.name).join(', ') || 'none'}).`,
-  )
-}
-
-function installedStrategyNames(baseDir: string): string {
-  const names = listStrategyPackages(baseDir).flatMap((p) =>
-    p.strategies.length > 0 ? p.strategies : [p.packageName],
-  )
-  return ['random', ...names].join(', ')
-}
+export const installCommand = coreInstallCommand
 
 /**
  * Loads a strategy plugin by short name (`evolution`), package name (`naskit-strategy-foo`,
  * `@scope/naskit-strategy-foo`, or `foo` for `naskit-strategy-foo`), or path (`./my.ts`);
- * `name#plugin` picks one of a package's `strategies`. `E_UNKNOWN_STRATEGY` lists what is
- * installed and the exact install command.
+ * `name#plugin` picks one of a package's `strategies`. The resolver of `@naskit/core/node`, also
+ * looking beside the runner's install. `E_UNKNOWN_STRATEGY` suggests the nearest installed name.
  */
-export async function loadStrategy(
+export function loadStrategy(
   spec: string | StrategyPlugin,
   baseDir: string,
 ): Promise<LoadedStrategy> {
-  if (typeof spec !== 'string')
-    return { plugin: assertStrategyPlugin(spec, 'the configured strategy'), spec: null, ref: null }
-  const { base, pick } = splitPick(spec)
-  if (base === 'random' && pick === null) return { plugin: randomStrategy, spec, ref: null }
-  const shortPackage = STRATEGY_PACKAGES[base]
-  const candidates: Array<{ pkg: string; pick: string | null }> = []
-  if (shortPackage) candidates.push({ pkg: shortPackage, pick: pick ?? base })
-  else if (isPathSpecifier(base)) candidates.push({ pkg: base, pick })
-  else {
-    candidates.push({ pkg: base, pick })
-    if (!base.startsWith('@') && !base.startsWith('naskit-strategy-'))
-      candidates.push({ pkg: `naskit-strategy-${base}`, pick })
-  }
-  for (const c of candidates) {
-    const target = locate(c.pkg, baseDir)
-    if (!target) continue
-    const mod = await importFile(target.file)
-    const chosen = pickStrategy(mod, shortPackage ? preferredPick(mod, c.pick) : c.pick, c.pkg)
-    return {
-      plugin: chosen.plugin,
-      spec,
-      ref: {
-        file: target.file,
-        pick: chosen.pick,
-        ...(target.pkg ? { packageName: target.pkg.name } : {}),
-        ...(target.pkg?.version ? { version: target.pkg.version } : {}),
-      },
-    }
-  }
-  if (isPathSpecifier(base)) {
-    throw new NaskitError(
-      'E_UNKNOWN_STRATEGY',
-      `Strategy module "${base}" not found (resolved from ${resolvePath(baseDir)}). Check the path.`,
-    )
-  }
-  const pkg =
-    shortPackage ??
-    (base.startsWith('@') || base.startsWith('naskit-strategy-') ? base : `naskit-strategy-${base}`)
-  throw new NaskitError(
-    'E_UNKNOWN_STRATEGY',
-    `Unknown strategy "${spec}": package ${pkg} is not installed. Install it with:\n  ${installCommand(pkg, baseDir)}\nInstalled strategies: ${installedStrategyNames(baseDir)}.`,
-  )
+  return coreLoadStrategy(spec, baseDir, LOOKUP)
 }
 
-/** For a short name, the package's default export when it is that strategy, else from `strategies`. */
-function preferredPick(mod: Record<string, unknown>, pick: string | null): string | null {
-  if (pick === null) return null
-  const d = mod.default
-  if (isStrategyLike(d) && d.name === pick) return null
-  return pick
+/** Installed strategy packages visible from `baseDir` (not loaded). */
+export function listStrategyPackages(baseDir: string): StrategyPackageInfo[] {
+  return coreListStrategyPackages(baseDir, LOOKUP)
+}
+
+/** Loads every installed strategy package and lists its plugins with their options. */
+export function listStrategies(baseDir: string): Promise<StrategyListing[]> {
+  return coreListStrategies(baseDir, LOOKUP)
 }
 
 function isEvaluatorLike(v: unknown): v is EvaluatorPlugin {
@@ -219,13 +82,91 @@ function isEvaluatorLike(v: unknown): v is EvaluatorPlugin {
   )
 }
 
+/** A plain evaluator object (`{ name, evaluate }`, the core `Evaluator` contract). */
+function isPlainEvaluator(v: unknown): v is Evaluator {
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof (v as { evaluate?: unknown }).evaluate === 'function' &&
+    typeof (v as { create?: unknown }).create !== 'function'
+  )
+}
+
+type EvaluateFunction = ((arch: Arch, ctx: EvalContext) => unknown) & {
+  cost?: unknown
+  description?: unknown
+}
+
+function costOf(v: { cost?: unknown }, from: string): 'cheap' | 'expensive' {
+  if (v.cost === undefined) return 'expensive'
+  if (v.cost === 'cheap' || v.cost === 'expensive') return v.cost
+  throw new NaskitError(
+    'E_BAD_PLUGIN',
+    `${from}: cost must be 'cheap' (run in the search's thread) or 'expensive' (run on worker threads), got ${JSON.stringify(v.cost)}.`,
+  )
+}
+
+/** What an evaluate function returned, as metrics: a number is the objective. */
+function asMetrics(value: unknown, from: string): Metrics {
+  if (typeof value === 'number') return { objective: value }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Metrics
+  throw new NaskitError(
+    'E_BAD_METRICS',
+    `${from} returned ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}; return a number (the objective, higher is better) or metrics such as { objective: 0.93, params: 12000 }.`,
+  )
+}
+
+/**
+ * An evaluator plugin around the simpler forms a module may export: a core `Evaluator` object
+ * (`{ name, evaluate(arch, ctx) }`) or a function `(arch, ctx) => number | metrics`. Both run on
+ * worker threads unless they carry `cost: 'cheap'`.
+ */
+function wrapEvaluator(value: unknown, from: string, fallbackName: string): EvaluatorPlugin | null {
+  if (isPlainEvaluator(value)) {
+    const name = typeof value.name === 'string' && value.name !== '' ? value.name : fallbackName
+    const evaluator: Evaluator = {
+      ...value,
+      name,
+      evaluate: async (arch, ctx) =>
+        asMetrics(await value.evaluate(arch, ctx), `${from} evaluate()`),
+    }
+    if (value.exportModel) evaluator.exportModel = value.exportModel.bind(value)
+    if (value.dispose) evaluator.dispose = value.dispose.bind(value)
+    const extra = value as { description?: unknown; cost?: unknown }
+    return {
+      name,
+      description:
+        typeof extra.description === 'string' ? extra.description : `evaluator of ${from}`,
+      cost: costOf(extra, from),
+      options: {},
+      create: () => evaluator,
+    }
+  }
+  if (typeof value === 'function') {
+    const fn = value as EvaluateFunction
+    const name = fallbackName
+    return {
+      name,
+      description:
+        typeof fn.description === 'string' ? fn.description : `evaluate function of ${from}`,
+      cost: costOf(fn, from),
+      options: {},
+      create: () => ({
+        name,
+        evaluate: async (arch, ctx) => asMetrics(await fn(arch, ctx), `${from}`),
+      }),
+    }
+  }
+  return null
+}
+
 /** Checks that a value is an evaluator plugin; `E_BAD_PLUGIN` says what is missing. */
 export function assertEvaluatorPlugin(value: unknown, from: string): EvaluatorPlugin {
   const p = value as Partial<EvaluatorPlugin> | null
   if (p === null || typeof p !== 'object') {
     throw new NaskitError(
       'E_BAD_PLUGIN',
-      `${from} does not export an evaluator plugin object (got ${typeof value}).`,
+      `${from} does not export an evaluator (got ${p === null ? 'null' : typeof value}). Export one of: a function (arch, ctx) => number | metrics; an object { name, evaluate(arch, ctx) }; or an evaluator plugin { name, description, cost, options, create }.`,
     )
   }
   const missing: string[] = []
@@ -242,7 +183,22 @@ export function assertEvaluatorPlugin(value: unknown, from: string): EvaluatorPl
   return p as EvaluatorPlugin
 }
 
-/** Picks the evaluator from a loaded module: `evaluators[pick]`, the default export, or the only one. */
+/** Any of the three evaluator forms, as a plugin. */
+function toEvaluatorPlugin(value: unknown, from: string, fallbackName: string): EvaluatorPlugin {
+  if (isEvaluatorLike(value)) return assertEvaluatorPlugin(value, from)
+  return wrapEvaluator(value, from, fallbackName) ?? assertEvaluatorPlugin(value, from)
+}
+
+function moduleName(from: string): string {
+  const base = basename(from, extname(from))
+  return base === 'index' ? basename(resolvePath(from, '..')) : base
+}
+
+/**
+ * Picks the evaluator from a loaded module: `evaluators[pick]`, the default export, or the only
+ * one. Each may be an evaluator plugin, a plain `{ name, evaluate }` evaluator or an evaluate
+ * function.
+ */
 export function pickEvaluator(
   mod: Record<string, unknown>,
   pick: string | null,
@@ -255,31 +211,38 @@ export function pickEvaluator(
   if (pick !== null && pick !== 'default') {
     const found = table[pick]
     if (!found) {
+      const names = Object.keys(table)
       throw new NaskitError(
         'E_UNKNOWN_EVALUATOR',
-        `${from} has no evaluator named "${pick}". It provides: ${Object.keys(table).join(', ') || 'none'}.`,
+        `${from} has no evaluator named "${pick}". It provides: ${names.join(', ') || 'none'}.${didYouMean(pick, names)}`,
       )
     }
-    return { plugin: assertEvaluatorPlugin(found, `${from}#${pick}`), pick }
+    return { plugin: toEvaluatorPlugin(found, `${from}#${pick}`, pick), pick }
   }
-  if (isEvaluatorLike(mod.default))
-    return { plugin: assertEvaluatorPlugin(mod.default, `${from} (default export)`), pick: null }
+  if (mod.default !== undefined && mod.default !== null)
+    return {
+      plugin: toEvaluatorPlugin(mod.default, `${from} (default export)`, moduleName(from)),
+      pick: null,
+    }
   const names = Object.keys(table)
   if (names.length === 1)
     return {
-      plugin: assertEvaluatorPlugin(table[names[0] as string], from),
+      plugin: toEvaluatorPlugin(table[names[0] as string], from, names[0] as string),
       pick: names[0] as string,
     }
   throw new NaskitError(
     'E_BAD_PLUGIN',
-    `${from} exports no default evaluator plugin; name one with "${from}#name" (its evaluators: ${names.join(', ') || 'none'}).`,
+    names.length > 1
+      ? `${from} exports several evaluators; name one with "${from}#name" (its evaluators: ${names.join(', ')}).`
+      : `${from} exports no evaluator. Default-export one of: a function (arch, ctx) => number | metrics; an object { name, evaluate(arch, ctx) }; or an evaluator plugin { name, description, cost, options, create } (or export an object of them as "evaluators").`,
   )
 }
 
 /**
  * Loads an evaluator plugin by built-in name (`nb201`, `mnist`, `fashion-mnist`, `tfjs`), by
  * package name or by module path (`./eval.ts`, `./evals.ts#fast`). A module default-exports an
- * `EvaluatorPlugin` or exports `evaluators`, an object of them.
+ * evaluate function, a `{ name, evaluate }` object or an `EvaluatorPlugin`, or exports
+ * `evaluators`, an object of them.
  */
 export async function loadEvaluator(
   spec: string | EvaluatorPlugin,
@@ -287,14 +250,14 @@ export async function loadEvaluator(
 ): Promise<LoadedEvaluator> {
   if (typeof spec !== 'string')
     return {
-      plugin: assertEvaluatorPlugin(spec, 'the configured evaluator'),
+      plugin: toEvaluatorPlugin(spec, 'the configured evaluator', 'evaluator'),
       spec: null,
       ref: null,
     }
-  const { base, pick } = splitPick(spec)
+  const { base, pick } = splitPick(spec.trim())
   const builtIn = EVALUATOR_PACKAGES[base]
   const pkgSpec = builtIn ?? base
-  const target = locate(pkgSpec, baseDir)
+  const target = locateModule(pkgSpec, baseDir, LOOKUP)
   if (!target) {
     if (isPathSpecifier(base)) {
       throw new NaskitError(
@@ -302,110 +265,20 @@ export async function loadEvaluator(
         `Evaluator module "${base}" not found (resolved from ${resolvePath(baseDir)}). Check the path.`,
       )
     }
-    const names = Object.keys(EVALUATOR_PACKAGES).join(', ')
+    const names = Object.keys(EVALUATOR_PACKAGES)
+    if (builtIn) {
+      throw new NaskitError(
+        'E_UNKNOWN_EVALUATOR',
+        `The "${base}" evaluator comes from ${pkgSpec}, which is not installed. Install it with:\n  ${installCommand(pkgSpec, baseDir)}`,
+      )
+    }
+    const hint = didYouMean(base, names)
     throw new NaskitError(
       'E_UNKNOWN_EVALUATOR',
-      `Unknown evaluator "${spec}": package ${pkgSpec} is not installed. Install it with:\n  ${installCommand(pkgSpec, baseDir)}\nBuilt-in evaluator names: ${names}; or give a module path (./my-evaluator.ts).`,
+      `Unknown evaluator "${spec}".${hint}\nBuilt-in evaluators: ${names.join(', ')}; or give a module path (./my-evaluator.ts), or the name of an installed package (${installCommand(pkgSpec, baseDir)} if it is one).`,
     )
   }
   const mod = await importFile(target.file)
   const chosen = pickEvaluator(mod, builtIn ? (pick ?? base) : pick, pkgSpec)
-  return {
-    plugin: chosen.plugin,
-    spec,
-    ref: {
-      file: target.file,
-      pick: chosen.pick,
-      ...(target.pkg ? { packageName: target.pkg.name } : {}),
-      ...(target.pkg?.version ? { version: target.pkg.version } : {}),
-    },
-  }
-}
-
-/** A package that provides strategies. */
-export interface StrategyPackageInfo {
-  packageName: string
-  version: string | undefined
-  dir: string
-  /** The module `import(packageName)` loads. */
-  entry: string
-  /** Short names this package answers to (`evolution`, `local-search`…). */
-  strategies: string[]
-}
-
-function isStrategyPackageName(name: string): boolean {
-  return /^(@[^/]+\/)?naskit-strategy-/.test(name) || /^@naskit\/strategy-/.test(name)
-}
-
-/** Installed strategy packages visible from `baseDir` (not loaded). */
-export function listStrategyPackages(baseDir: string): StrategyPackageInfo[] {
-  return listInstalledPackages(lookupDirs(baseDir), isStrategyPackageName).map((p) => ({
-    packageName: p.name,
-    version: p.version,
-    dir: p.dir,
-    entry: p.entry,
-    strategies: Object.entries(STRATEGY_PACKAGES)
-      .filter(([, pkg]) => pkg === p.name)
-      .map(([n]) => n),
-  }))
-}
-
-/** One installed strategy, as `naskit strategies` shows it. */
-export interface StrategyListing {
-  name: string
-  kind: StrategyPlugin['kind'] | 'unavailable'
-  packageName: string
-  version: string | undefined
-  description: string
-  options: StrategyPlugin['options']
-  /** Why the package could not be loaded. */
-  error?: string
-}
-
-/** Loads every installed strategy package and lists its plugins with their options. */
-export async function listStrategies(baseDir: string): Promise<StrategyListing[]> {
-  const corePkg = findPackage('@naskit/core', lookupDirs(baseDir))
-  const out: StrategyListing[] = [
-    {
-      name: randomStrategy.name,
-      kind: randomStrategy.kind,
-      packageName: '@naskit/core',
-      version: corePkg?.version,
-      description: randomStrategy.description,
-      options: randomStrategy.options,
-    },
-  ]
-  for (const p of listStrategyPackages(baseDir)) {
-    try {
-      if (!existsSync(p.entry))
-        throw new Error(`entry ${p.entry} is missing (is the package built?)`)
-      const mod = await importFile(p.entry)
-      const plugins = new Map<string, StrategyPlugin>()
-      if (isStrategyLike(mod.default)) plugins.set(mod.default.name, mod.default)
-      if (Array.isArray(mod.strategies))
-        for (const s of mod.strategies) if (isStrategyLike(s)) plugins.set(s.name, s)
-      if (plugins.size === 0) throw new Error('it exports no strategy plugin')
-      for (const plugin of plugins.values()) {
-        out.push({
-          name: plugin.name,
-          kind: plugin.kind,
-          packageName: p.packageName,
-          version: plugin.version ?? p.version,
-          description: plugin.description,
-          options: plugin.options,
-        })
-      }
-    } catch (error) {
-      out.push({
-        name: p.packageName,
-        kind: 'unavailable',
-        packageName: p.packageName,
-        version: p.version,
-        description: '',
-        options: {},
-        error: (error as Error).message,
-      })
-    }
-  }
-  return out
+  return { plugin: chosen.plugin, spec, ref: moduleRef(target, chosen.pick) }
 }

@@ -94,6 +94,28 @@ function refuse(path: string, why: string): NaskitError {
   )
 }
 
+/**
+ * better-sqlite3's native addon not loading (built for another Node.js version, or never built)
+ * is no fault of the store: say what it is and the command that fixes it.
+ */
+export function nativeModuleError(error: unknown): NaskitError | null {
+  const e = error as { code?: unknown; message?: unknown }
+  const message = typeof e?.message === 'string' ? e.message : ''
+  const mismatch = /NODE_MODULE_VERSION|was compiled against a different Node\.js version/.test(
+    message,
+  )
+  const missing = /Could not locate the bindings file|better_sqlite3\.node/.test(message)
+  if (!(e?.code === 'ERR_DLOPEN_FAILED' || mismatch || missing)) return null
+  const why = mismatch
+    ? `its native addon was built for another Node.js version than this one (${process.version})`
+    : 'its native addon is missing or does not load'
+  return new NaskitError(
+    'E_NATIVE_MODULE',
+    `The SQLite driver better-sqlite3 cannot start: ${why}. The experiment store is untouched. Rebuild the driver for this Node.js, in the folder where naskit is installed:\n  npm rebuild better-sqlite3\n(pnpm rebuild better-sqlite3 in a pnpm project), then run the command again.\nDetails: ${message.split('\n')[0]}`,
+    { cause: error },
+  )
+}
+
 function readHeader(path: string): Buffer {
   const fd = openSync(path, 'r')
   try {
@@ -163,7 +185,10 @@ export class Store {
     try {
       db = new Database(path, { readonly: opts.readonly === true, fileMustExist: existed })
     } catch (error) {
-      throw refuse(path, `it cannot be opened (${(error as Error).message})`)
+      throw (
+        nativeModuleError(error) ??
+        refuse(path, `it cannot be opened (${(error as Error).message})`)
+      )
     }
     try {
       if (!existed || (db.pragma('application_id', { simple: true }) === 0 && Store.isEmpty(db))) {

@@ -124,7 +124,7 @@ describe('naskit CLI', () => {
       ),
     ).toBe(1)
     expect(a.err.join('')).toContain(
-      'error E_UNKNOWN_STRATEGY: Unknown strategy "nope": package naskit-strategy-nope is not installed',
+      'error E_UNKNOWN_STRATEGY: Unknown strategy "nope".\nInstalled strategies: random',
     )
     const b = captureIo(dir)
     expect(await runCli(['frobnicate'], b.io)).toBe(2)

@@ -54,7 +54,7 @@ describe('loadStrategy', () => {
     writeFileSync(join(project, 'pnpm-lock.yaml'), '')
     const error = await loadStrategy('rl', project).catch((e) => e)
     expect(isNaskitError(error, 'E_UNKNOWN_STRATEGY')).toBe(true)
-    expect(error.message).toContain('package @naskit/strategy-rl is not installed')
+    expect(error.message).toContain('comes from @naskit/strategy-rl, which is not installed')
     expect(error.message).toContain('pnpm add @naskit/strategy-rl')
     expect(error.message).toMatch(/Installed strategies: random/)
     const other = await loadStrategy('foo', join(project, '..')).catch((e) => e)

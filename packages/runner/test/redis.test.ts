@@ -13,15 +13,17 @@ import {
   Store,
 } from '../src/index'
 import { captureIo, exited, fixtures, spawnCli, tmp } from './helpers'
+import { needs } from './optional'
 import { freePort, RedisServer, redisServerBinary, selfSignedCert } from './redis-server'
 
 const sleepEval = join(fixtures, 'sleep-evaluator.ts')
 const sleepPlugin = (await import('./fixtures/sleep-evaluator')).default
-const haveRedis = redisServerBinary() !== null
-if (!haveRedis && process.env.CI)
-  throw new Error(
-    'redis-server is not installed; .ci/run installs it (apt-get install redis-server)',
-  )
+const haveRedis = needs({
+  name: 'redis-server',
+  available: redisServerBinary() !== null,
+  tests: 'the distributed-trial tests on a real Redis server',
+  enable: 'apt-get install -y redis-server',
+})
 
 /** Per trial id, how many evaluations started and ended, from the fixture's log. */
 function evaluations(

@@ -1,3 +1,6 @@
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadSamplingStrategy } from '@naskit/core/node'
 import {
   type Arch,
   type Evaluator,
@@ -20,51 +23,22 @@ export interface RankedArch {
   trialId: number
 }
 
-/** Finds the sampling strategy plugin of a name: `random`, `evolution`, or an installed package. */
+/**
+ * Finds the sampling strategy plugin of a name: `random`, `evolution`, an installed package or a
+ * module path, with the resolver `naskit search --strategy` uses (`@naskit/core/node`); `extra`
+ * holds plugins a host already has, by name.
+ */
+/** This package's directory: its own dependencies (the evolution strategies) are found from here. */
+const HERE = dirname(fileURLToPath(import.meta.url))
+
 export async function resolveSamplingStrategy(
   name: string,
   extra: Record<string, StrategyPlugin> = {},
+  baseDir: string = process.cwd(),
 ): Promise<SamplingStrategyPlugin> {
   const given = extra[name]
-  let plugin: unknown = given
-  if (plugin === undefined) {
-    if (name === 'random') plugin = randomStrategy
-    else {
-      const candidates =
-        name === 'evolution' || name === 'local-search'
-          ? ['@naskit/strategy-evolution']
-          : [name, `naskit-strategy-${name}`, `@naskit/strategy-${name}`]
-      for (const pkg of candidates) {
-        try {
-          const mod = (await import(pkg)) as {
-            default?: StrategyPlugin
-            strategies?: StrategyPlugin[]
-          }
-          const all = [mod.default, ...(mod.strategies ?? [])].filter(
-            (p): p is StrategyPlugin => p !== undefined && p !== null,
-          )
-          plugin = all.find((p) => p.name === name) ?? mod.default
-          if (plugin !== undefined) break
-        } catch {
-          // try the next package name
-        }
-      }
-    }
-  }
-  if (plugin === undefined || plugin === null) {
-    throw new NaskitError(
-      'E_UNKNOWN_STRATEGY',
-      `No sampling strategy "${name}" is installed. Install its package (e.g. @naskit/strategy-evolution) or pass searchStrategy: 'random'.`,
-    )
-  }
-  const p = plugin as StrategyPlugin
-  if (p.kind !== 'sampling') {
-    throw new NaskitError(
-      'E_BAD_PLUGIN',
-      `Strategy "${p.name}" is ${p.kind}; the search over a supernet needs a sampling strategy.`,
-    )
-  }
-  return p
+  const plugin = (await loadSamplingStrategy(given ?? name, baseDir, { extraDirs: [HERE] })).plugin
+  return plugin as SamplingStrategyPlugin
 }
 
 /** Options of {@link searchSubnets}. */

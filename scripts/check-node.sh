@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the README's quick start and test command on a clean clone under another Node.js major
+# version (default 22), as a user of that version would: a fresh install, so native modules
+# such as better-sqlite3 are built for it.
+#
+#   bash scripts/check-node.sh [MAJOR] [--quick-start-only]
+#
+# The Node.js binary comes from the npm package `node` (npx --yes node@MAJOR). The clone is made
+# from this checkout's HEAD in a temporary folder, which is removed afterwards
+# (NASKIT_KEEP_CHECK=1 keeps it).
+set -euo pipefail
+major="${1:-22}"
+only_quick_start="${2:-}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+node_bin="$(npx --yes "node@$major" -p process.execPath)"
+node_dir="$(dirname "$node_bin")"
+echo "node $("$node_bin" --version) from $node_bin"
+
+work="$(mktemp -d)"
+cleanup() { [ -n "${NASKIT_KEEP_CHECK:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+git clone --quiet "$root" "$work/naskit"
+cd "$work/naskit"
+
+# Everything below runs on that Node: npm, npx, pnpm and the scripts they start.
+export PATH="$node_dir:$PATH"
+[ "$(node --version | cut -d. -f1)" = "v$major" ] || { echo "node on PATH is $(node --version)" >&2; exit 1; }
+
+mapfile -t commands < <(node scripts/readme-commands.mjs)
+start=$SECONDS
+echo "== ${commands[0]}   (node $(node --version))"
+bash -c "${commands[0]}"
+echo "== quick start on node $major took $((SECONDS - start)) s"
+test -s examples/quickstart/runs/quickstart/report.html
+if [ "$only_quick_start" = "--quick-start-only" ]; then exit 0; fi
+start=$SECONDS
+echo "== ${commands[1]}   (node $(node --version))"
+bash -c "${commands[1]}"
+echo "== tests on node $major took $((SECONDS - start)) s"
