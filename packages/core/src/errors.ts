@@ -40,6 +40,8 @@ export const ErrorCodes = {
   REDIS_UNAVAILABLE: 'E_REDIS_UNAVAILABLE',
   /** An experiment has no successful trial to report or export. */
   NO_TRIALS: 'E_NO_TRIALS',
+  /** A network does not fit in the backend's memory at the requested size (resolution, batch). */
+  TOO_LARGE: 'E_TOO_LARGE',
   /** A native module (such as the SQLite driver) does not load in this Node.js: rebuild it. */
   NATIVE_MODULE: 'E_NATIVE_MODULE',
 } as const

@@ -408,8 +408,21 @@ async function runLocked(
   store: Store,
   prepared: Prepared,
 ): Promise<RunExperimentResult> {
-  const log = opts.log ?? silentLog
   const emit = (e: RunEvent) => opts.onEvent?.(e)
+  // What the strategy and the evaluators (on any executor) warn about reaches the caller's
+  // logger and, once per distinct message (each worker thread has its own evaluator), the
+  // event stream that the CLI prints.
+  const userLog = opts.log ?? silentLog
+  const warned = new Set<string>()
+  const log: Logger = {
+    info: (message) => userLog.info(message),
+    warn: (message) => {
+      userLog.warn(message)
+      if (warned.has(message)) return
+      warned.add(message)
+      emit({ type: 'warning', message })
+    },
+  }
   const { config, space } = prepared
   const existing = store.getMeta<StoredConfig>('config')
   const resumed = existing !== undefined
@@ -492,13 +505,7 @@ async function runLocked(
         space: config.space,
         seed: config.seed,
         slots: config.workers,
-        log: {
-          info: (message) => log.info(message),
-          warn: (message) => {
-            log.warn(message)
-            emit({ type: 'warning', message })
-          },
-        },
+        log,
         ...(opts.signal ? { signal: opts.signal } : {}),
       })
     : useThreads && prepared.evaluator.ref

@@ -148,3 +148,35 @@ describe('the naskit command file', () => {
     expect(pkg.files).toContain('bin')
   })
 })
+
+describe('evaluator warnings', () => {
+  it('reach the event stream once, from worker threads too', async () => {
+    const dir = tmp()
+    writeFileSync(
+      join(dir, 'warns.mjs'),
+      `export default {
+  name: 'warns', description: 'warns', cost: 'expensive', options: {},
+  create: ({ log }) => ({ name: 'warns', evaluate: () => { log.warn('training at 28 px instead'); return 1 } }),
+}\n`,
+    )
+    for (const executor of ['threads', 'inline'] as const) {
+      const warnings: string[] = []
+      await runExperiment({
+        out: join(dir, executor),
+        config: {
+          space: 'nb201',
+          evaluator: './warns.mjs',
+          budget: 4,
+          seed: 1,
+          workers: 2,
+          executor,
+        },
+        baseDir: dir,
+        onEvent: (e) => {
+          if (e.type === 'warning') warnings.push(e.message)
+        },
+      })
+      expect(warnings, executor).toEqual(['training at 28 px instead'])
+    }
+  })
+})

@@ -11,6 +11,7 @@ export type TrainerErrorCode =
   | 'E_ABORTED'
   | 'E_DATASET'
   | 'E_UNKNOWN_OP'
+  | 'E_TOO_LARGE'
 
 /** True when `e` is an error with the given stable code. */
 export function hasErrorCode(e: unknown, code: string): boolean {

@@ -113,19 +113,29 @@ export type { BatchNormOptions, InitContext, NamedVariable, OpName, OpSpec } fro
 export { createRng, shuffleInPlace } from './rng.js'
 export type { Rng } from './rng.js'
 export {
+  backendMemoryLimit,
   cosineLearningRate,
   disposeOptimizer,
+  estimateMemory,
   evaluateAccuracy,
+  inferenceBatchWithin,
+  inferenceBytesPerImage,
   loadNetwork,
+  measureFootprint,
   measureLatency,
   saveNetwork,
   tfjsEvaluator,
+  trainingBytesPerImage,
   trainNetwork,
+  WASM_MEMORY_MAXIMUM,
 } from './train/index.js'
 export type {
   EvalContext,
   Evaluator,
+  MemoryEstimate,
+  MemoryEstimateOptions,
   Metrics,
+  NetworkFootprint,
   NaskitTopology,
   OptimizerName,
   SavedModelInfo,

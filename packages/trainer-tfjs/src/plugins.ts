@@ -1,4 +1,10 @@
-import { defineEvaluator, type EvaluatorPlugin, option } from '@naskit/core'
+import {
+  defineEvaluator,
+  type EvaluatorPlugin,
+  type InferOptions,
+  type Logger,
+  option,
+} from '@naskit/core'
 import type { SpaceName } from './models/index.js'
 import { tfjsEvaluator } from './train/evaluator.js'
 
@@ -50,7 +56,7 @@ const trainingOptions = {
     default: 0,
     min: 0,
     description:
-      "Chain space: resize inputs to this resolution instead of the architecture's (0 = use the architecture's).",
+      "Chain space: resize inputs to this resolution instead of the architecture's (0 = the architecture's, or the images' own size when the architecture's needs more memory than the backend has).",
   }),
   backend: option.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], {
     default: 'auto',
@@ -64,41 +70,71 @@ function supports(space: { kind?: string | undefined; name: string }): true | st
     : `the tfjs trainer builds networks for the built-in spaces (${SPACE_KINDS.join(', ')}); space "${space.name}" is of kind ${space.kind ?? '(none)'}`
 }
 
-function datasetPlugin(name: 'mnist' | 'fashion-mnist', description: string) {
+type DatasetName = 'mnist' | 'fashion-mnist'
+
+/** What the runner creates an evaluator with. */
+interface CreateArgs {
+  options: InferOptions<typeof trainingOptions>
+  space: { kind?: string | undefined }
+  log: Logger
+}
+
+function createTfjs({ options, space, log }: CreateArgs, dataset: DatasetName) {
+  const kind = space.kind as SpaceName
+  const C = options.baseChannels
+  return tfjsEvaluator({
+    dataset,
+    space: kind,
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    optimizer: options.optimizer,
+    learningRate: options.learningRate,
+    backend: options.backend,
+    split: {
+      trainSize: options.trainSize,
+      validationSize: options.validationSize,
+      testSize: options.testSize,
+    },
+    build: {
+      chain: {
+        baseChannels: C,
+        ...(options.resolution > 0 ? { resolution: options.resolution } : {}),
+      },
+      nb201: { channels: C, cellsPerStage: options.cells },
+      darts: { channels: C, layers: Math.max(3, options.cells) },
+    },
+    log,
+    optionNames: { resolution: 'resolution', batchSize: 'batchSize', size: 'baseChannels, cells' },
+  })
+}
+
+function datasetPlugin(name: DatasetName, description: string) {
   return defineEvaluator({
     name,
     description,
     cost: 'expensive',
     options: trainingOptions,
     supports,
-    create({ options, space }) {
-      const kind = space.kind as SpaceName
-      const C = options.baseChannels
-      return tfjsEvaluator({
-        dataset: name,
-        space: kind,
-        epochs: options.epochs,
-        batchSize: options.batchSize,
-        optimizer: options.optimizer,
-        learningRate: options.learningRate,
-        backend: options.backend,
-        split: {
-          trainSize: options.trainSize,
-          validationSize: options.validationSize,
-          testSize: options.testSize,
-        },
-        build: {
-          chain: {
-            baseChannels: C,
-            ...(options.resolution > 0 ? { resolution: options.resolution } : {}),
-          },
-          nb201: { channels: C, cellsPerStage: options.cells },
-          darts: { channels: C, layers: Math.max(3, options.cells) },
-        },
-      })
-    },
+    create: (args) => createTfjs(args, name),
   })
 }
+
+/** `tfjs`: the dataset is an option. */
+const tfjsPlugin = defineEvaluator({
+  name: 'tfjs',
+  description:
+    'Trains each architecture with TensorFlow.js on the dataset of the `dataset` option (MNIST or Fashion-MNIST); objective: validation accuracy.',
+  cost: 'expensive',
+  options: {
+    dataset: option.enum(['mnist', 'fashion-mnist'], {
+      default: 'mnist',
+      description: 'Dataset to train and evaluate on.',
+    }),
+    ...trainingOptions,
+  },
+  supports,
+  create: (args) => createTfjs(args, args.options.dataset),
+})
 
 /** The evaluators of this package, by name, for hosts such as `@naskit/runner`. */
 export const evaluators: Record<string, EvaluatorPlugin> = {
@@ -110,4 +146,5 @@ export const evaluators: Record<string, EvaluatorPlugin> = {
     'fashion-mnist',
     'Trains each architecture on Fashion-MNIST (from the fashion-mnist package); objective: validation accuracy.',
   ),
+  tfjs: tfjsPlugin,
 } as Record<string, EvaluatorPlugin>

@@ -4,8 +4,24 @@ import { type BackendChoice, selectBackend } from '../backend.js'
 import { type Dataset, type SplitOptions, splitDataset } from '../data/dataset.js'
 import { loadFashionMnist, loadMnist } from '../data/mnist.js'
 import { NaskitError } from '../errors.js'
-import { type BuildOptions, buildNetwork, inferSpace, type SpaceName } from '../models/index.js'
+import {
+  type BuildOptions,
+  buildNetwork,
+  ChainNetwork,
+  inferSpace,
+  type SpaceName,
+} from '../models/index.js'
+import type { Network } from '../models/network.js'
 import { saveNetwork } from './export.js'
+import {
+  backendMemoryLimit,
+  estimateMemory,
+  formatBytes,
+  inferenceBatchWithin,
+  type MemoryEstimate,
+  measureFootprint,
+  trainingBytesPerImage,
+} from './memory.js'
 import { evaluateAccuracy, measureLatency, type OptimizerName, trainNetwork } from './trainer.js'
 
 /** The evaluation context given by the runner (the `Evaluator` contract of @naskit/core). */
@@ -59,6 +75,33 @@ export interface TfjsEvaluatorOptions {
   latencyRepeats?: number
   /** Save each trained model (tfjs format) under this folder, one sub-folder per trial. */
   exportDir?: string | ((trialId: number) => string)
+  /**
+   * Bytes a trial may plan to use (default: 85% of the 4 GiB WebAssembly memory on `wasm`,
+   * at most half the machine's memory; half the machine's memory on the other backends).
+   * Before training, the trial's peak memory is estimated from its network; a chain
+   * architecture whose resolution does not fit is trained at the dataset's image size
+   * instead, anything else that does not fit fails with `E_TOO_LARGE`. `Infinity` turns the
+   * check off.
+   */
+  memoryLimit?: number
+  /** Where notices go (default `console.warn`); the runner plugins pass the host's logger. */
+  log?: { warn(message: string): void }
+  /**
+   * @internal How messages name the options to change (the runner plugins have flat names).
+   */
+  optionNames?: { resolution?: string; batchSize?: string; size?: string }
+}
+
+/** How a dataset's images are named in messages. */
+function imagesLabel(ds: Dataset, resized: boolean): string {
+  if (resized) return 'the resized images’'
+  if (ds.name === 'mnist') return 'MNIST’s'
+  if (ds.name === 'fashion-mnist') return 'Fashion-MNIST’s'
+  return 'the dataset’s'
+}
+
+function tooLarge(message: string, details: Record<string, unknown>): NaskitError {
+  return new NaskitError('E_TOO_LARGE', message, { details })
 }
 
 /**
@@ -70,6 +113,13 @@ export interface TfjsEvaluatorOptions {
 export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
   let dataset: Dataset | null = null
   let backendName: string | null = null
+  let fallbackNoted = false
+  const log = options.log ?? { warn: (message: string) => console.warn(message) }
+  const names = {
+    resolution: options.optionNames?.resolution ?? 'build.chain.resolution',
+    batchSize: options.optionNames?.batchSize ?? 'batchSize',
+    size: options.optionNames?.size ?? 'the build options',
+  }
   const getDataset = (): Dataset => {
     if (dataset) return dataset
     const d = options.dataset
@@ -106,15 +156,100 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
     const inputShape: [number, number, number] = options.resize
       ? [options.resize[0], options.resize[1], ds.imageShape[2]]
       : ds.imageShape
-    const build: BuildOptions = {
+    let build: BuildOptions = {
       ...options.build,
       inputShape,
       numClasses: ds.numClasses,
       seed: ctx.seed,
     }
+    const limit = options.memoryLimit ?? backendMemoryLimit(backendName)
+    if (!(limit > 0)) {
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `memoryLimit must be a positive number of bytes (or Infinity), got ${options.memoryLimit}`,
+      )
+    }
+    // the accuracy figures run in batches of 256 (or the training batch size, if larger)
+    const evalBatchWanted = Math.max(
+      1,
+      Math.min(
+        Math.max(batchSize, 256),
+        Math.max(splits.validation.indices.length, splits.test.indices.length),
+      ),
+    )
+    const latencyBatch = options.latencyBatchSize ?? batchSize
+    /**
+     * The trial's estimated memory, with the largest evaluation batch that fits. A training
+     * step on one image is measured only when a lower bound does not already exceed the limit.
+     */
+    const fit = async (
+      n: Network,
+    ): Promise<{ estimate: MemoryEstimate | null; evalBatch: number }> => {
+      if (limit === Number.POSITIVE_INFINITY) return { estimate: null, evalBatch: evalBatchWanted }
+      const footprint = await measureFootprint(n)
+      const evalBatch = inferenceBatchWithin(limit, footprint, evalBatchWanted)
+      const sizes = {
+        batchSize,
+        optimizer: options.optimizer,
+        inferenceBatchSize: Math.max(evalBatch, latencyBatch),
+      }
+      let estimate = estimateMemory(footprint, sizes)
+      if (estimate.bytes <= limit) {
+        footprint.trainingBytesPerImage = await trainingBytesPerImage(n)
+        estimate = estimateMemory(footprint, sizes)
+      }
+      return { estimate, evalBatch }
+    }
+    const needs = (e: MemoryEstimate) => `${e.atLeast ? 'at least ' : '~'}${formatBytes(e.bytes)}`
     const before = tf.memory().numTensors
-    const net = buildNetwork(arch, build, space)
+    let net: Network | null = null
     try {
+      net = buildNetwork(arch, build, space)
+      let { estimate, evalBatch } = await fit(net)
+      if (estimate !== null && estimate.bytes > limit) {
+        const native = Math.max(inputShape[0], inputShape[1])
+        const chainRes = options.build?.chain?.resolution
+        const fromArch = chainRes === undefined || chainRes === 'arch'
+        const images = `${imagesLabel(ds, options.resize !== undefined)} ${native} px`
+        if (!(net instanceof ChainNetwork)) {
+          throw tooLarge(
+            `A ${space} network needs ${needs(estimate)} to train at batch size ${batchSize} on ${backendName} (estimated; the limit is ${formatBytes(limit)}). Lower the evaluator option ${names.batchSize}, or make the network smaller (${names.size}).`,
+            { estimate, limit, batchSize, backend: backendName },
+          )
+        }
+        const res = net.resolution
+        if (!fromArch || res <= native) {
+          const smaller =
+            res > native
+              ? `set the evaluator option ${names.resolution} lower (the images are ${native} px)`
+              : fromArch
+                ? "narrow the space's resolution range"
+                : `set the evaluator option ${names.resolution} lower`
+          throw tooLarge(
+            `A chain architecture at resolution ${res} px needs ${needs(estimate)} to train at batch size ${batchSize} on ${backendName} (estimated; the limit is ${formatBytes(limit)}). Lower the evaluator option ${names.batchSize}, or ${smaller}.`,
+            { resolution: res, estimate, limit, batchSize, backend: backendName },
+          )
+        }
+        // Resizing small images up adds no information: train at their own size instead.
+        const needed = estimate
+        net.dispose()
+        net = null
+        build = { ...build, chain: { ...build.chain, resolution: native } }
+        net = buildNetwork(arch, build, space)
+        ;({ estimate, evalBatch } = await fit(net))
+        if (estimate !== null && estimate.bytes > limit) {
+          throw tooLarge(
+            `A chain architecture needs ${needs(estimate)} to train at batch size ${batchSize} on ${backendName} even at ${images} (estimated; the limit is ${formatBytes(limit)}; at its resolution of ${res} px: ${needs(needed)}). Lower the evaluator option ${names.batchSize}.`,
+            { resolution: res, estimate, limit, batchSize, backend: backendName },
+          )
+        }
+        if (!fallbackNoted) {
+          fallbackNoted = true
+          log.warn(
+            `naskit: chain resolution ${res} px needs ${needs(needed)} to train at batch size ${batchSize} on ${backendName} (estimated; limit ${formatBytes(limit)}); training such architectures at ${images} instead (metric trained_resolution) — set the evaluator option ${names.resolution} to choose the resolution, or narrow the space's resolution range`,
+          )
+        }
+      }
       const train = await trainNetwork(net, splits.train, {
         epochs,
         batchSize,
@@ -135,7 +270,6 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
             message: `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(4)}`,
           }),
       })
-      const evalBatch = Math.max(batchSize, 256)
       const valAcc = evaluateAccuracy(net, splits.validation, evalBatch, options.resize)
       const testAcc = evaluateAccuracy(net, splits.test, evalBatch, options.resize)
       const latency = measureLatency(
@@ -164,11 +298,14 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
         final_loss: Number.isNaN(train.finalLoss) ? null : train.finalLoss,
         epochs,
         train_images: splits.train.indices.length,
+        trained_resolution: net instanceof ChainNetwork ? net.resolution : inputShape[0],
+        memory_estimate_mib:
+          estimate === null ? null : Math.round((estimate.bytes / 2 ** 20) * 10) / 10,
         backend: backendName,
         export_path: exportPath,
       }
     } finally {
-      net.dispose()
+      net?.dispose()
       const leaked = tf.memory().numTensors - before
       if (leaked > 0 && process.env.NASKIT_DEBUG_LEAKS) {
         console.warn(`naskit: trial ${ctx.trialId} left ${leaked} tensors`)
