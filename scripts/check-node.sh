@@ -20,8 +20,10 @@ echo "node $("$node_bin" --version) from $node_bin"
 work="$(mktemp -d)"
 cleanup() { [ -n "${NASKIT_KEEP_CHECK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-git clone --quiet "$root" "$work/naskit"
-cd "$work/naskit"
+git clone --quiet "$root" "$work/main"
+# the data the tests read from beside the checkout (the NAS-Bench-201 table), when it is there
+if [ -d "$root/../shared" ]; then ln -s "$(cd "$root/../shared" && pwd)" "$work/shared"; fi
+cd "$work/main"
 
 # Everything below runs on that Node: npm, npx, pnpm and the scripts they start.
 export PATH="$node_dir:$PATH"
