@@ -30,7 +30,15 @@ export type { NasnetSpaceOptions } from './spaces/nasnet'
 export { NB201_OPS, nb201FromString, nb201Space, nb201ToString } from './spaces/nb201'
 export type { Nb201Op } from './spaces/nb201'
 export { DARTS_OPS, dartsSpace } from './spaces/darts'
-export { builtInSpace, BUILT_IN_SPACES } from './spaces/registry'
+export {
+  BUILT_IN_SPACE_NAMES,
+  BUILT_IN_SPACES,
+  builtInKind,
+  builtInKindOfArch,
+  builtInSpace,
+  isBuiltInSpaceName,
+} from './spaces/registry'
+export type { BuiltInSpaceName, BuiltInSpaceOptions } from './spaces/registry'
 export { defineOptions, describeOptions, option, validateOptions } from './options'
 export type {
   BooleanOption,
