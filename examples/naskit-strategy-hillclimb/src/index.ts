@@ -1,5 +1,6 @@
 import {
   type Arch,
+  createUnseenSampler,
   defineStrategy,
   type JsonValue,
   NaskitError,
@@ -41,6 +42,8 @@ interface HillclimbState {
   version: 1
   rng: JsonValue
   seen: string[]
+  /** Whether the unseen architectures were enumerated (absent in older checkpoints). */
+  enumerating?: boolean
   incumbent: Incumbent | null
   queue: Arch[]
   randomLeft: number
@@ -60,33 +63,12 @@ export const hillclimbStrategy = defineStrategy({
   options,
   create({ space, rng: initialRng, options: o }): SamplingStrategy {
     let rng = initialRng
-    let seen = new Set<string>()
-    let order: string[] = []
+    // every architecture proposed; draws the random ones
+    const seen = createUnseenSampler(space, { maxRejections: o.maxRejections })
     let incumbent: Incumbent | null = null
     let queue: Arch[] = []
     let randomLeft = o.initialSamples
     let tried = 0
-    const size = space.size()
-    const finite = typeof size === 'bigint'
-    const exhausted = () => finite && BigInt(seen.size) >= (size as bigint)
-
-    const remember = (arch: Arch): string => {
-      const key = space.key(arch)
-      seen.add(key)
-      order.push(key)
-      return key
-    }
-
-    const randomUnseen = (): Arch | null => {
-      for (let i = 0; i < o.maxRejections; i++) {
-        const a = space.sample(rng)
-        if (!seen.has(space.key(a))) return a
-      }
-      if (!finite || (size as bigint) > 100_000n) return null
-      const unseen: Arch[] = []
-      for (const a of space.enumerate()) if (!seen.has(space.key(a))) unseen.push(a)
-      return unseen.length === 0 ? null : rng.pick(unseen)
-    }
 
     const climbFrom = (inc: Incumbent) => {
       queue = rng.shuffle(space.neighbours(inc.arch).filter((a) => !seen.has(space.key(a))))
@@ -98,7 +80,7 @@ export const hillclimbStrategy = defineStrategy({
         if (queue.length === 0 && tried === 0) climbFrom(incumbent)
         while (queue.length > 0 && (o.patience === 0 || tried < o.patience)) {
           const a = queue.shift() as Arch
-          if (!seen.has(space.key(a))) {
+          if (seen.add(space.key(a))) {
             tried++
             return a
           }
@@ -108,7 +90,7 @@ export const hillclimbStrategy = defineStrategy({
         incumbent = null
         queue = []
       }
-      const a = randomUnseen()
+      const a = seen.draw(rng)
       if (a !== null && randomLeft > 0) randomLeft--
       return a
     }
@@ -116,10 +98,9 @@ export const hillclimbStrategy = defineStrategy({
     return {
       ask(n: number): Proposal[] {
         const out: Proposal[] = []
-        while (out.length < n && !exhausted()) {
+        while (out.length < n && !seen.exhausted()) {
           const a = next()
           if (a === null) break
-          remember(a)
           out.push({ arch: a })
         }
         return out
@@ -138,20 +119,13 @@ export const hillclimbStrategy = defineStrategy({
         }
       },
       status(): StrategyStatus {
-        if (exhausted()) {
-          return {
-            done: true,
-            reason: 'exhausted',
-            message: `Every architecture of "${space.name}" was tried.`,
-          }
-        }
-        return { done: false }
+        return seen.status()
       },
       state(): JsonValue {
         const s: HillclimbState = {
           version: 1,
           rng: rng.state(),
-          seen: order,
+          ...seen.state(),
           incumbent,
           queue,
           randomLeft,
@@ -168,8 +142,7 @@ export const hillclimbStrategy = defineStrategy({
           )
         }
         rng = Rng.fromState(s.rng)
-        order = [...s.seen]
-        seen = new Set(order)
+        seen.restore({ seen: s.seen, enumerating: s.enumerating === true })
         incumbent = s.incumbent ?? null
         queue = [...s.queue]
         randomLeft = s.randomLeft ?? 0

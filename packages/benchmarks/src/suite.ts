@@ -1,15 +1,17 @@
 import {
-  type Arch,
+  BestTracker,
   createStrategy,
   NaskitError,
-  type Proposal,
+  prepareProposal,
   type SamplingStrategy,
   type StrategyPlugin,
   type TrialResult,
+  toTrialResult,
+  trialResultOf,
 } from '@naskit/core'
 import { existsSync } from 'node:fs'
 import { type Nb201Dataset, NB201_DATASETS, type Nb201Table } from './table'
-import { runOnWorkers, workerScript } from './workers'
+import { canStartWorkers, runOnWorkers } from './workers'
 
 /** A strategy taking part in a suite. */
 export interface SuiteEntry {
@@ -146,9 +148,11 @@ export async function runNb201(args: {
   const testCol = table.column(`${dataset}_test`)
   const validName = `${dataset}_valid_12ep`
   const testName = `${dataset}_test`
+  const notInTable = { code: 'E_INVALID_ARCH', message: 'not a NAS-Bench-201 architecture' }
 
   const queried = new Map<string, number>() // key → row
   const curve: number[] = []
+  const best = new BestTracker()
   let bestRow = -1
   let repeats = 0
   let invalid = 0
@@ -157,19 +161,6 @@ export async function runNb201(args: {
   // proposals beyond the budget are allowed but bounded, so a strategy that only repeats ends
   const maxProposals = queries * 20 + 1000
   let proposals = 0
-
-  const trial = (p: Proposal, key: string, row: number): TrialResult => {
-    const valid = validCol[row] as number
-    return {
-      id: nextId++,
-      arch: p.arch,
-      key,
-      status: 'ok',
-      objective: valid,
-      metrics: { objective: valid, [validName]: valid, [testName]: testCol[row] as number },
-      ...(p.meta === undefined ? {} : { meta: p.meta }),
-    }
-  }
 
   while (queried.size < queries) {
     const status = strategy.status?.()
@@ -190,45 +181,38 @@ export async function runNb201(args: {
     proposals += got.length
     const results: TrialResult[] = []
     for (const p of got) {
-      let key: string
-      let row: number
-      try {
-        key = space.key(p.arch as Arch)
-        row = table.rowOfKey(key)
-      } catch {
-        key = ''
-        row = -1
-      }
-      if (row < 0) {
+      const id = nextId++
+      const checked = prepareProposal(space, p)
+      const row = 'error' in checked ? -1 : table.rowOfKey(checked.key)
+      if ('error' in checked || row < 0) {
         invalid++
-        let message = 'not a NAS-Bench-201 architecture'
-        try {
-          space.validate(p.arch)
-        } catch (e) {
-          message = (e as Error).message
-        }
-        results.push({
-          id: nextId++,
-          arch: p.arch,
-          key,
-          status: 'failed',
-          objective: null,
-          metrics: {},
-          error: { code: 'E_INVALID_ARCH', message },
-          ...(p.meta === undefined ? {} : { meta: p.meta }),
-        })
+        results.push(
+          toTrialResult({
+            id,
+            arch: p.arch,
+            key: 'error' in checked ? '' : checked.key,
+            outcome: { error: 'error' in checked ? checked.error : notInTable },
+            ...(p.meta === undefined ? {} : { meta: p.meta }),
+          }),
+        )
         continue
       }
-      if (queried.has(key) || queried.size >= queries) {
-        // a repeat is answered from the cache and does not count as a query
-        if (queried.has(key)) repeats++
-        results.push(trial(p, key, row))
-        continue
-      }
-      queried.set(key, row)
-      if (bestRow < 0 || (validCol[row] as number) > (validCol[bestRow] as number)) bestRow = row
+      const valid = validCol[row] as number
+      const trial = trialResultOf(
+        { id, ...checked },
+        {
+          outcome: {
+            metrics: { objective: valid, [validName]: valid, [testName]: testCol[row] as number },
+          },
+        },
+      )
+      results.push(trial)
+      // a repeat is answered from the cache and does not count as a query
+      if (queried.has(checked.key)) repeats++
+      if (queried.has(checked.key) || queried.size >= queries) continue
+      queried.set(checked.key, row)
+      if (best.offer(trial)) bestRow = row
       curve.push(testCol[bestRow] as number)
-      results.push(trial(p, key, row))
     }
     const told = strategy.tell(results)
     if (isPromise(told)) await told
@@ -400,7 +384,7 @@ export async function runNb201Suite(opts: SuiteOptions): Promise<SuiteResult> {
     jobs.length > 1 &&
     active.every((e) => e.spec !== undefined) &&
     existsSync(opts.table.path) &&
-    workerScript() !== null
+    canStartWorkers()
       ? Math.min(wanted, jobs.length)
       : 1
   if (threads > 1) {

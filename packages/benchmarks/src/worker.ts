@@ -6,7 +6,7 @@ import { loadNb201Table } from './table'
 import type { WorkerInit, WorkerReply, WorkerRequest } from './workers'
 
 // A suite worker: loads the table and the strategies once, then runs the jobs it is sent.
-const init = (workerData as { init: WorkerInit }).init
+const init = workerData as WorkerInit
 const port = parentPort
 if (!port) throw new Error('@naskit/benchmarks: worker.js runs only as a worker thread.')
 

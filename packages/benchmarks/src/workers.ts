@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { NaskitError } from '@naskit/core'
+import { startWorker, workerLaunch } from '@naskit/core/node'
 import type { RunRecord } from './suite'
 import type { Nb201Dataset } from './table'
 
@@ -24,18 +23,15 @@ export type WorkerReply =
   | { type: 'done'; slot: number; run: RunRecord }
   | { type: 'error'; slot: number; code: string; message: string }
 
-/** How to start a worker thread here: the built `worker.js`, or the sources through tsx. */
-export function workerScript(): { url: URL; execArgv: string[]; entry?: string } | null {
-  const here = import.meta.url
-  if (!here.startsWith('file:')) return null
-  if (!here.endsWith('.ts')) {
-    const url = new URL('./worker.js', here)
-    return existsSync(fileURLToPath(url)) ? { url, execArgv: [] } : null
-  }
-  const boot = new URL('./worker-boot.mjs', here)
-  const entry = new URL('./worker.ts', here)
-  if (!existsSync(fileURLToPath(boot)) || !existsSync(fileURLToPath(entry))) return null
-  return { url: boot, execArgv: ['--conditions=@naskit/source'], entry: entry.href }
+const WORKER_ENTRY = new URL('./worker.js', import.meta.url)
+const WORKER_SOURCE = new URL('./worker.ts', import.meta.url)
+
+/** Whether suite workers can start here: the built `worker.js`, or the sources with tsx. */
+export function canStartWorkers(): boolean {
+  return (
+    import.meta.url.startsWith('file:') &&
+    workerLaunch(WORKER_ENTRY, { sourceEntry: WORKER_SOURCE }) !== null
+  )
 }
 
 /**
@@ -48,8 +44,7 @@ export async function runOnWorkers(
   count: number,
   onRun: (slot: number, run: RunRecord) => void,
 ): Promise<void> {
-  const script = workerScript()
-  if (!script)
+  if (!canStartWorkers())
     throw new NaskitError(
       'E_WORKER',
       'No worker script was found next to @naskit/benchmarks; build the package or run with workers: 1.',
@@ -72,10 +67,7 @@ export async function runOnWorkers(
       else w.postMessage({ type: 'close' } satisfies WorkerRequest)
     }
     for (let i = 0; i < Math.min(count, jobs.length); i++) {
-      const w = new Worker(script.url, {
-        execArgv: script.execArgv,
-        workerData: { init, entry: script.entry },
-      })
+      const w = startWorker(WORKER_ENTRY, init, { sourceEntry: WORKER_SOURCE })
       workers.push(w)
       w.on('message', (m: WorkerReply) => {
         if (m.type === 'ready') feed(w)

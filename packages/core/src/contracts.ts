@@ -291,9 +291,27 @@ export function defineEvaluator<const S extends OptionsSchema>(
   return plugin
 }
 
+/** Why a trial failed: a stable code and a message. */
+export interface TrialError {
+  code: string
+  message: string
+}
+
 /**
- * Turns an evaluation outcome into a {@link TrialResult}: an error or a non-finite objective
- * becomes a failed trial with its reason.
+ * Turns anything thrown into a {@link TrialError}: its own `code` when that is a non-empty
+ * string (else `fallbackCode`) and its `message` (else the value as a string). Serialisable, so
+ * it can travel from worker threads and other machines.
+ */
+export function toTrialError(error: unknown, fallbackCode = 'E_EVALUATION_FAILED'): TrialError {
+  const e = error as { code?: unknown; message?: unknown } | null | undefined
+  const code = typeof e?.code === 'string' && e.code !== '' ? e.code : fallbackCode
+  const message = typeof e?.message === 'string' ? e.message : String(error)
+  return { code, message }
+}
+
+/**
+ * Turns an evaluation outcome into a {@link TrialResult}: an error (normalised by
+ * {@link toTrialError}) or a non-finite objective becomes a failed trial with its reason.
  */
 export function toTrialResult(args: {
   id: number
@@ -315,10 +333,8 @@ export function toTrialResult(args: {
     ...(args.worker === undefined ? {} : { worker: args.worker }),
   }
   if ('error' in args.outcome) {
-    const e = args.outcome.error as { code?: unknown; message?: unknown }
-    const code = typeof e?.code === 'string' ? e.code : 'E_EVALUATION_FAILED'
-    const message = typeof e?.message === 'string' ? e.message : String(args.outcome.error)
-    return { ...base, status: 'failed', objective: null, metrics: {}, error: { code, message } }
+    const error = toTrialError(args.outcome.error)
+    return { ...base, status: 'failed', objective: null, metrics: {}, error }
   }
   const m = args.outcome.metrics
   if (

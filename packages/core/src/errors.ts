@@ -1,5 +1,6 @@
 /**
- * Stable error codes. A code never changes meaning once published; messages may improve.
+ * Stable error codes: every code a naskit package raises or reports. A code never changes
+ * meaning once published; messages may improve.
  */
 export const ErrorCodes = {
   /** A search space definition is invalid (empty choices, low > high, duplicate names…). */
@@ -44,6 +45,44 @@ export const ErrorCodes = {
   TOO_LARGE: 'E_TOO_LARGE',
   /** A native module (such as the SQLite driver) does not load in this Node.js: rebuild it. */
   NATIVE_MODULE: 'E_NATIVE_MODULE',
+  /** An evaluation failed with an error that carries no code of its own. */
+  EVALUATION_FAILED: 'E_EVALUATION_FAILED',
+  /** A worker thread could not start, or could not load the evaluator. */
+  WORKER_INIT: 'E_WORKER_INIT',
+  /** A benchmark worker thread is missing, failed or exited early. */
+  WORKER: 'E_WORKER',
+  /** A queued (Redis) job failed without a naskit result. */
+  JOB_FAILED: 'E_JOB_FAILED',
+  /** A queued job is not a naskit trial in a format this worker knows. */
+  BAD_JOB: 'E_BAD_JOB',
+  /** A plugin module cannot be found. */
+  PLUGIN_NOT_FOUND: 'E_PLUGIN_NOT_FOUND',
+  /** A plugin module was found but fails to load. */
+  PLUGIN_LOAD: 'E_PLUGIN_LOAD',
+  /** An experiment folder is in use by another runner process. */
+  LOCKED: 'E_LOCKED',
+  /** A folder holds no experiment (no store, or no configuration stored yet). */
+  NO_EXPERIMENT: 'E_NO_EXPERIMENT',
+  /** The store file is not a naskit store (corrupt, foreign or newer); it is never overwritten. */
+  BAD_STORE: 'E_BAD_STORE',
+  /** A CLI command needs a package that is not installed or not built. */
+  UNKNOWN_COMMAND: 'E_UNKNOWN_COMMAND',
+  /** No TensorFlow.js backend (or not the one asked for) can be loaded. */
+  BACKEND_UNAVAILABLE: 'E_BACKEND_UNAVAILABLE',
+  /** A dataset is missing or malformed (package not installed, bad IDX file, sizes disagree). */
+  DATASET: 'E_DATASET',
+  /** An op name the trainer's op library does not know. */
+  UNKNOWN_OP: 'E_UNKNOWN_OP',
+  /** No NAS-Bench-201 table was given, or the file does not exist. */
+  NB201_NOT_FOUND: 'E_NB201_NOT_FOUND',
+  /** The NAS-Bench-201 table exists but is not in the expected format. */
+  NB201_BAD_TABLE: 'E_NB201_BAD_TABLE',
+  /** DARTS cannot derive a discrete architecture from its architecture weights. */
+  DERIVE: 'E_DERIVE',
+  /** A DARTS supernet is used wrongly (a mixed op run without weights, an edge not in the cell). */
+  SUPERNET: 'E_SUPERNET',
+  /** The synthetic failure that the contract-test kit tells strategies; never thrown. */
+  TEST: 'E_TEST',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {})

@@ -1,5 +1,6 @@
 export { ErrorCodes, NaskitError, isNaskitError } from './errors'
 export type { ErrorCode } from './errors'
+export { bytesToFloat32, float32ToBytes } from './float32'
 export type { JsonObject, JsonPrimitive, JsonValue } from './json'
 export { Rng, createRng, hashString } from './rng'
 export type { RngState } from './rng'
@@ -55,6 +56,7 @@ export {
   createStrategy,
   defineEvaluator,
   defineStrategy,
+  toTrialError,
   toTrialResult,
 } from './contracts'
 export type {
@@ -77,9 +79,31 @@ export type {
   StrategyContext,
   StrategyPlugin,
   StrategyStatus,
+  TrialError,
   TrialResult,
 } from './contracts'
+export {
+  BestTracker,
+  bestTrial,
+  evaluateTrial,
+  prepareProposal,
+  trialResultOf,
+  trialRng,
+} from './loop'
+export type {
+  CheckedProposal,
+  Evaluation,
+  InvalidProposal,
+  PendingTrial,
+  RankedTrial,
+} from './loop'
 export { randomStrategy } from './strategies/random'
+export { createUnseenSampler } from './strategies/unseen'
+export type {
+  UnseenSampler,
+  UnseenSamplerOptions,
+  UnseenSamplerState,
+} from './strategies/unseen'
 import { randomStrategy as random } from './strategies/random'
 /** The strategy plugins this package provides. */
 export const strategies = [random]

@@ -5,10 +5,9 @@ import {
   type SamplingStrategyPlugin,
   type StrategyStatus,
   type TrialResult,
-  toTrialResult,
 } from './contracts'
 import { NaskitError } from './errors'
-import { Rng } from './rng'
+import { BestTracker, evaluateTrial, prepareProposal, trialResultOf, trialRng } from './loop'
 import type { SearchSpace } from './space/space'
 
 /** Options of {@link simpleSearch}. */
@@ -49,9 +48,8 @@ export async function simpleSearch(opts: SimpleSearchOptions): Promise<SimpleSea
     seed,
     ...(opts.log ? { log: opts.log } : {}),
   })
-  const root = new Rng(seed).fork('trials')
   const trials: TrialResult[] = []
-  let best: TrialResult | undefined
+  const best = new BestTracker()
   const controller = new AbortController()
   while (trials.length < budget) {
     const status = strategy.status?.() ?? { done: false }
@@ -61,47 +59,23 @@ export async function simpleSearch(opts: SimpleSearchOptions): Promise<SimpleSea
     const results: TrialResult[] = []
     for (const p of proposals) {
       const id = trials.length + results.length
-      const arch = space.validate(p.arch)
-      const key = space.key(arch)
-      const rng = root.fork(id)
-      const startedAt = Date.now()
-      let outcome: Parameters<typeof toTrialResult>[0]['outcome']
-      try {
-        const metrics = await evaluator.evaluate(arch, {
-          trialId: id,
-          seed: rng.seed(),
-          rng,
-          signal: controller.signal,
-          progress() {},
-          space,
-          ...(p.fidelity ? { fidelity: p.fidelity } : {}),
-        })
-        outcome = { metrics }
-      } catch (error) {
-        outcome = { error }
-      }
-      const finishedAt = Date.now()
-      const result = toTrialResult({
-        id,
-        arch,
-        key,
-        outcome,
-        timings: { startedAt, finishedAt, durationMs: finishedAt - startedAt },
-        ...(p.meta === undefined ? {} : { meta: p.meta }),
-        ...(p.fidelity ? { fidelity: p.fidelity } : {}),
+      const checked = prepareProposal(space, p)
+      if ('error' in checked) throw checked.error
+      const trial = { id, ...checked }
+      const evaluation = await evaluateTrial(evaluator, trial, {
+        space,
+        rng: trialRng(seed, id),
+        signal: controller.signal,
       })
+      const result = trialResultOf(trial, evaluation)
       results.push(result)
       opts.onTrial?.(result)
-      if (
-        result.status === 'ok' &&
-        (best === undefined || (result.objective as number) > (best.objective as number))
-      )
-        best = result
+      best.offer(result)
     }
     trials.push(...results)
     await strategy.tell(results)
   }
   const status = strategy.status?.() ?? { done: false }
   await strategy.dispose?.()
-  return { trials, best, status }
+  return { trials, best: best.best, status }
 }

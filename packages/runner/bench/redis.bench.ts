@@ -8,7 +8,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { pathToFileURL } from 'node:url'
-import { findPackage } from '../src/modules'
+import { findPackage } from '@naskit/core/node'
 import { RedisServer } from '../test/redis-server'
 import { runExperiment } from '../src/index'
 

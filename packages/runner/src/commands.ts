@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
-import { describeOptions, isNaskitError, NaskitError } from '@naskit/core'
+import { BUILT_IN_SPACE_NAMES, describeOptions, isNaskitError, NaskitError } from '@naskit/core'
+import { findPackage, importFile } from '@naskit/core/node'
 import { cac } from 'cac'
 import { findConfigFile, loadConfigFile, type NaskitConfig } from './config'
 import { exportTrials } from './export'
 import { exportModels } from './export-models'
 import { runExperiment } from './experiment'
-import { findPackage, importFile, runnerVersion } from './modules'
+import { runnerVersion } from './modules'
 import { installCommand, listStrategies, lookupDirs } from './plugins'
 import { jsonReporter, lineReporter, type ProgressSink, ttyReporter } from './progress'
 import { writeReport } from './report'
@@ -69,18 +70,18 @@ function jsonFlag(v: unknown, flag: string): Record<string, unknown> | undefined
 
 type Flags = Record<string, unknown>
 
-/** Applies CLI flags on top of a config (flags win). */
 /**
  * Merges `--<kind>` and `--<kind>-options` into the config's plugin entry: a new name drops the
  * config's options unless new ones are given; options alone keep the config's name.
  */
 function mergePluginFlags(
-  prev: unknown,
-  nameFlag: string | undefined,
-  optionsFlag: unknown,
+  base: Partial<NaskitConfig>,
+  flags: Flags,
   kind: 'strategy' | 'evaluator',
 ): { name: string; options: Record<string, unknown> } | undefined {
-  const options = jsonFlag(optionsFlag, `${kind}-options`)
+  const prev: unknown = base[kind]
+  const nameFlag = str(flags[kind])
+  const options = jsonFlag(flags[`${kind}Options`], `${kind}-options`)
   if (nameFlag === undefined && options === undefined) return undefined
   const entry =
     prev && typeof prev === 'object' && !('create' in prev)
@@ -100,23 +101,14 @@ function mergePluginFlags(
   return { name, options: options ?? (nameFlag === undefined ? prevOptions : undefined) ?? {} }
 }
 
+/** Applies CLI flags on top of a config (flags win). */
 export function applyFlags(base: Partial<NaskitConfig>, flags: Flags): Partial<NaskitConfig> {
   const c: Partial<NaskitConfig> = { ...base }
   const space = str(flags.space)
   if (space !== undefined) c.space = space
-  const strategy = mergePluginFlags(
-    base.strategy,
-    str(flags.strategy),
-    flags.strategyOptions,
-    'strategy',
-  )
+  const strategy = mergePluginFlags(base, flags, 'strategy')
   if (strategy !== undefined) c.strategy = strategy
-  const evaluator = mergePluginFlags(
-    base.evaluator,
-    str(flags.evaluator),
-    flags.evaluatorOptions,
-    'evaluator',
-  )
+  const evaluator = mergePluginFlags(base, flags, 'evaluator')
   if (evaluator !== undefined) c.evaluator = evaluator
   const trials = num(flags.budget, 'budget')
   const time = str(flags.time)
@@ -372,7 +364,7 @@ export function buildCli(io: CliIo, run: (fn: () => Promise<number>) => void) {
       '--config <file>',
       'Config file (default: naskit.config.{ts,js,json} in the working directory)',
     )
-    .option('--space <name>', 'Search space: chain, nasnet, nb201, darts')
+    .option('--space <name>', `Search space: ${BUILT_IN_SPACE_NAMES.join(', ')}`)
     .option('--strategy <name>', 'Strategy: random, evolution, rl, a package name or a path')
     .option('--strategy-options <json>', 'Strategy options as JSON')
     .option('--evaluator <name>', 'Evaluator: nb201, mnist, fashion-mnist, tfjs, or a module path')

@@ -2,25 +2,31 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, resolve as resolvePath } from 'node:path'
 import {
-  chainSpace,
-  dartsSpace,
+  BUILT_IN_SPACE_NAMES,
+  type BuiltInSpaceName,
+  builtInSpace,
   type EvaluatorPlugin,
+  isBuiltInSpaceName,
   type JsonObject,
   NaskitError,
-  nasnetSpace,
-  nb201Space,
   SearchSpace,
   type SpaceSpec,
   type StrategyPlugin,
+  validateOptions,
 } from '@naskit/core'
-import { importFile } from './modules'
+import { importFile, isPathSpecifier } from '@naskit/core/node'
+import { type LoadedEvaluator, type LoadedStrategy, loadEvaluator, loadStrategy } from './plugins'
+import { isRedisUrl, redactRedisUrl } from './redis/connection'
+import { assertDistributable } from './redis/executor'
+import { DEFAULT_QUEUE } from './redis/protocol'
+import type { StoredConfig } from './types'
 
 /** A space: a built-in name, a built-in with options, a `SearchSpace`, or its JSON form. */
 export type SpaceInput =
   | string
   | SearchSpace
   | SpaceSpec
-  | { builtIn: 'chain' | 'nasnet' | 'nb201' | 'darts'; options?: Record<string, unknown> }
+  | { builtIn: BuiltInSpaceName; options?: Record<string, unknown> }
 
 /** A plugin reference: a name/specifier, a plugin object, or either with options. */
 export type PluginInput<P> =
@@ -160,28 +166,20 @@ export function normalizeBudget(input: number | BudgetInput | undefined): Budget
   return { trials, timeMs, target }
 }
 
-const BUILT_IN_FACTORIES: Record<string, (options: Record<string, unknown>) => SearchSpace> = {
-  chain: (o) => chainSpace(o),
-  nasnet: (o) => nasnetSpace(o),
-  nb201: () => nb201Space(),
-  darts: () => dartsSpace(),
-}
-
 /** Builds the search space a config names. */
 export function resolveSpace(input: SpaceInput): SearchSpace {
   if (input instanceof SearchSpace) return input
   if (typeof input === 'string') {
-    const make = BUILT_IN_FACTORIES[input]
-    if (!make)
+    if (!isBuiltInSpaceName(input))
       throw badConfig(
-        `space: unknown built-in space "${input}" (built-in: ${Object.keys(BUILT_IN_FACTORIES).join(', ')}; or give a space object)`,
+        `space: unknown built-in space "${input}" (built-in: ${BUILT_IN_SPACE_NAMES.join(', ')}; or give a space object)`,
       )
-    return make({})
+    return builtInSpace(input)
   }
   if (input && typeof input === 'object' && 'builtIn' in input) {
-    const make = BUILT_IN_FACTORIES[input.builtIn]
-    if (!make) throw badConfig(`space.builtIn: unknown built-in space "${input.builtIn}"`)
-    return make(input.options ?? {})
+    if (!isBuiltInSpaceName(input.builtIn))
+      throw badConfig(`space.builtIn: unknown built-in space "${input.builtIn}"`)
+    return builtInSpace(input.builtIn, input.options ?? {})
   }
   if (input && typeof input === 'object' && 'decisions' in input) {
     // a SearchSpace from another copy of @naskit/core, or the JSON form
@@ -258,4 +256,151 @@ export async function loadConfigFile(path: string): Promise<{ config: NaskitConf
     )
   }
   return { config: value as NaskitConfig, dir: dirname(abs) }
+}
+
+/** A configuration checked and completed: its plugins loaded, its stored form. */
+export interface PreparedConfig {
+  config: StoredConfig
+  /** The Redis URL as given (with its credentials), when the executor is Redis. */
+  executorUrl: string | null
+  space: SearchSpace
+  strategy: LoadedStrategy
+  evaluator: LoadedEvaluator
+}
+
+/** A spec as stored: path specifiers become absolute, so a resume from elsewhere finds them. */
+function storedSpec(spec: string | null, baseDir: string): string | null {
+  if (spec === null || !isPathSpecifier(spec)) return spec
+  const hash = spec.lastIndexOf('#')
+  const [path, pick] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash)] : [spec, '']
+  return path.startsWith('file:') ? spec : resolvePath(baseDir, path) + pick
+}
+
+/** The plugin a config gives, else the stored one (by its spec), else null. */
+async function choosePlugin<P, L>(
+  what: 'strategy' | 'evaluator',
+  input: PluginInput<P> | undefined,
+  stored: StoredConfig['strategy'] | undefined,
+  load: (use: string | P) => Promise<L>,
+): Promise<{ loaded: L; options: JsonObject } | null> {
+  if (input !== undefined) {
+    const { use, options } = splitPluginInput<P>(input, isPluginObject)
+    return { loaded: await load(use), options }
+  }
+  if (!stored) return null
+  if (stored.spec === null) {
+    throw badConfig(
+      `${what}: the experiment used ${what === 'strategy' ? 'a strategy' : 'an evaluator'} object ("${stored.name}"); pass the same config again to resume it`,
+    )
+  }
+  return { loaded: await load(stored.spec), options: stored.options }
+}
+
+/**
+ * Checks a (possibly partial) config and completes it from the stored configuration of the
+ * experiment it resumes and the defaults: loads the strategy and the evaluator, validates their
+ * options and every field (`E_BAD_CONFIG` naming it), and gives the configuration to store.
+ */
+export async function prepareConfig(
+  input: Partial<NaskitConfig>,
+  stored: StoredConfig | undefined,
+  baseDir: string,
+): Promise<PreparedConfig> {
+  const space =
+    input.space !== undefined
+      ? resolveSpace(input.space)
+      : stored
+        ? SearchSpace.fromJSON(stored.space)
+        : null
+  if (!space)
+    throw badConfig('space: required (a built-in name such as "nb201", or a space object)')
+
+  const strategy = (await choosePlugin<StrategyPlugin, LoadedStrategy>(
+    'strategy',
+    input.strategy,
+    stored?.strategy,
+    (use) => loadStrategy(use, baseDir),
+  )) ?? { loaded: await loadStrategy('random', baseDir), options: {} }
+  const evaluator = await choosePlugin<EvaluatorPlugin, LoadedEvaluator>(
+    'evaluator',
+    input.evaluator,
+    stored?.evaluator,
+    (use) => loadEvaluator(use, baseDir),
+  )
+  if (!evaluator) {
+    throw badConfig(
+      'evaluator: required (e.g. "nb201", "mnist", or a module path such as ./my-evaluator.ts)',
+    )
+  }
+  const strategyPlugin = strategy.loaded.plugin
+  const evaluatorPlugin = evaluator.loaded.plugin
+  const strategyOptions = validateOptions(
+    strategyPlugin.options,
+    strategy.options,
+    `options of strategy "${strategyPlugin.name}"`,
+  ) as JsonObject
+  const evaluatorOptions = validateOptions(
+    evaluatorPlugin.options,
+    evaluator.options,
+    `options of evaluator "${evaluatorPlugin.name}"`,
+  ) as JsonObject
+  const support = evaluatorPlugin.supports ? evaluatorPlugin.supports(space) : true
+  if (support !== true) {
+    throw new NaskitError(
+      'E_UNSUPPORTED_SPACE',
+      `Evaluator "${evaluatorPlugin.name}" does not support space "${space.name}": ${support}`,
+    )
+  }
+
+  const workers = input.workers ?? stored?.workers ?? CONFIG_DEFAULTS.workers
+  if (!Number.isInteger(workers) || workers < 1)
+    throw badConfig(`workers: must be a positive integer, got ${workers}`)
+  const seed = input.seed ?? stored?.seed ?? CONFIG_DEFAULTS.seed
+  if (!Number.isFinite(seed)) throw badConfig(`seed: must be a number, got ${seed}`)
+  const maxFailures = input.maxFailures ?? stored?.maxFailures ?? null
+  if (maxFailures !== null && (!Number.isInteger(maxFailures) || maxFailures < 1)) {
+    throw badConfig(`maxFailures: must be a positive integer, got ${maxFailures}`)
+  }
+  const executorInput: string = input.executor ?? stored?.executor ?? CONFIG_DEFAULTS.executor
+  const redis = isRedisUrl(executorInput)
+  if (!['auto', 'threads', 'inline'].includes(executorInput) && !redis)
+    throw badConfig(
+      `executor: must be auto, threads, inline or a redis://host:port URL, got ${executorInput}`,
+    )
+  if (redis) assertDistributable({ spec: evaluator.loaded.spec, name: evaluatorPlugin.name })
+  const queue = input.queue ?? stored?.queue ?? DEFAULT_QUEUE
+  if (typeof queue !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(queue))
+    throw badConfig(`queue: letters, digits, '.', '_' and '-' only, got ${JSON.stringify(queue)}`)
+  const budget =
+    input.budget !== undefined
+      ? normalizeBudget(input.budget)
+      : (stored?.budget ?? normalizeBudget(undefined))
+
+  return {
+    space,
+    strategy: strategy.loaded,
+    evaluator: evaluator.loaded,
+    config: {
+      space: space.toJSON(),
+      strategy: {
+        spec: storedSpec(strategy.loaded.spec, baseDir),
+        name: strategyPlugin.name,
+        options: strategyOptions,
+      },
+      evaluator: {
+        spec: storedSpec(evaluator.loaded.spec, baseDir),
+        name: evaluatorPlugin.name,
+        options: evaluatorOptions,
+      },
+      budget,
+      workers,
+      seed,
+      maxFailures,
+      // a Redis URL keeps its password out of the store; the given one is used for this session
+      executor: redis ? redactRedisUrl(executorInput) : executorInput,
+      ...(redis ? { queue } : {}),
+      graceMs: input.graceMs ?? stored?.graceMs ?? CONFIG_DEFAULTS.graceMs,
+    },
+    executorUrl: redis ? executorInput : null,
+  }
 }

@@ -1,14 +1,16 @@
 import {
   type Arch,
+  type Evaluation,
   type Evaluator,
   type EvaluatorPlugin,
+  evaluateTrial,
   type Fidelity,
   type Logger,
-  type Metrics,
   type Progress,
   Rng,
   type RngState,
   type SearchSpace,
+  trialRng,
   validateOptions,
 } from '@naskit/core'
 
@@ -21,29 +23,12 @@ export interface EvalTask {
   fidelity?: Fidelity
 }
 
-/** A serialisable error. */
-export interface EvalError {
-  code: string
-  message: string
-}
-
-/** What an evaluation produced. */
-export type EvalOutcome = { metrics: Metrics } | { error: EvalError }
+/** What an evaluation produced (a thrown error as its `{ code, message }`). */
+export type EvalOutcome = Evaluation['outcome']
 
 /** An evaluation outcome with where and when it ran. */
-export interface EvalReport {
-  outcome: EvalOutcome
+export interface EvalReport extends Evaluation {
   worker: string
-  startedAt: number
-  finishedAt: number
-}
-
-/** Turns anything thrown into a serialisable `{ code, message }`. */
-export function toEvalError(error: unknown, fallbackCode = 'E_EVALUATION_FAILED'): EvalError {
-  const e = error as { code?: unknown; message?: unknown } | null
-  const code = typeof e?.code === 'string' && e.code !== '' ? e.code : fallbackCode
-  const message = typeof e?.message === 'string' ? e.message : String(error)
-  return { code, message }
 }
 
 /** Seed an evaluator instance is created with: its own stream per worker. */
@@ -53,7 +38,7 @@ export function evaluatorSeed(seed: number, workerIndex: number): number {
 
 /** The RNG stream of a trial: the same whichever worker runs it. */
 export function trialRngState(seed: number, trialId: number): RngState {
-  return new Rng(seed).fork('trials').fork(trialId).state()
+  return trialRng(seed, trialId).state()
 }
 
 /** Validates the evaluator's options and creates it. */
@@ -74,28 +59,17 @@ export async function createEvaluator(
   } as never)
 }
 
-/** Runs one evaluation; never throws. */
+/** Runs one evaluation with the task's RNG stream; never throws. */
 export async function runEvaluation(
   evaluator: Evaluator,
   space: SearchSpace,
   task: EvalTask,
   signal: AbortSignal,
   progress: (p: Progress) => void,
-): Promise<EvalOutcome> {
-  const rng = Rng.fromState(task.rngState)
-  const seed = rng.seed()
-  try {
-    const metrics = await evaluator.evaluate(task.arch, {
-      trialId: task.trialId,
-      seed,
-      rng,
-      signal,
-      progress,
-      space,
-      ...(task.fidelity ? { fidelity: task.fidelity } : {}),
-    })
-    return { metrics }
-  } catch (error) {
-    return { error: toEvalError(error) }
-  }
+): Promise<Evaluation> {
+  return await evaluateTrial(
+    evaluator,
+    { id: task.trialId, arch: task.arch, ...(task.fidelity ? { fidelity: task.fidelity } : {}) },
+    { space, rng: Rng.fromState(task.rngState), signal, progress },
+  )
 }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { Evaluator, EvaluatorPlugin, Logger, Progress, SearchSpace } from '@naskit/core'
 import { NaskitError } from '@naskit/core'
+import { startWorker } from '@naskit/core/node'
 import {
   createEvaluator,
   type EvalReport,
@@ -10,8 +9,11 @@ import {
   evaluatorSeed,
   runEvaluation,
 } from './evaluate'
-import { findPackage, RUNNER_DIR, RUNNING_FROM_SOURCE } from './modules'
-import type { ModuleRef } from './plugins'
+import { type LoadedEvaluator, type ModuleRef, pluginVersion } from './plugins'
+import { isRedisUrl } from './redis/connection'
+import { RedisExecutor } from './redis/executor'
+import { DEFAULT_QUEUE } from './redis/protocol'
+import type { StoredConfig } from './types'
 import type { FromWorker, ToWorker, WorkerInit } from './worker-entry'
 
 /** A running evaluation: its outcome, and a way to abort it. */
@@ -29,21 +31,21 @@ export interface Executor {
   close(): Promise<void>
 }
 
+/** What an in-process or thread executor creates its evaluators with. */
+export interface LocalExecutorArgs {
+  options: unknown
+  space: SearchSpace
+  seed: number
+  log: Logger
+  slots: number
+}
+
 /** Evaluates in the runner's own thread (cheap evaluators such as tables). */
 export class InlineExecutor implements Executor {
   readonly kind = 'inline'
   private evaluator: Evaluator | null = null
 
-  constructor(
-    private readonly args: {
-      plugin: EvaluatorPlugin
-      options: unknown
-      space: SearchSpace
-      seed: number
-      log: Logger
-      slots: number
-    },
-  ) {}
+  constructor(private readonly args: LocalExecutorArgs & { plugin: EvaluatorPlugin }) {}
 
   get slots(): number {
     return this.args.slots
@@ -60,19 +62,13 @@ export class InlineExecutor implements Executor {
     const evaluator = this.evaluator
     if (!evaluator) throw new Error('InlineExecutor.run() before start()')
     const controller = new AbortController()
-    const startedAt = Date.now()
     const done = runEvaluation(
       evaluator,
       this.args.space,
       task,
       controller.signal,
       onProgress ?? (() => {}),
-    ).then((outcome) => ({
-      outcome,
-      worker: 'main',
-      startedAt,
-      finishedAt: Date.now(),
-    }))
+    ).then((evaluation) => ({ ...evaluation, worker: 'main' }))
     return { done, abort: () => controller.abort() }
   }
 
@@ -96,23 +92,8 @@ interface Slot {
   isReady: boolean
 }
 
-function workerScript(): { script: string | URL; eval: boolean; execArgv: string[] } {
-  if (!RUNNING_FROM_SOURCE) {
-    const url = new URL('./worker-entry.js', import.meta.url)
-    if (existsSync(fileURLToPath(url))) return { script: url, eval: false, execArgv: [] }
-  }
-  // From sources (tests, tsx): load the TypeScript entry through tsx's loader.
-  const tsx = findPackage('tsx/esm/api', [RUNNER_DIR, process.cwd()])
-  if (!tsx) {
-    throw new NaskitError(
-      'E_WORKER_INIT',
-      'Running @naskit/runner from its sources needs tsx to start worker threads; build the package (dist/) or install tsx.',
-    )
-  }
-  const entry = new URL('./worker-entry.ts', import.meta.url).href
-  const code = `import(${JSON.stringify(pathToFileURL(tsx.entry).href)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
-  return { script: code, eval: true, execArgv: ['--conditions=@naskit/source'] }
-}
+const WORKER_ENTRY = new URL('./worker-entry.js', import.meta.url)
+const WORKER_SOURCE = new URL('./worker-entry.ts', import.meta.url)
 
 /**
  * A pool of worker threads, each loading the evaluator from its module and creating it with
@@ -128,16 +109,7 @@ export class ThreadExecutor implements Executor {
   }> = []
   private closing = false
 
-  constructor(
-    private readonly args: {
-      ref: ModuleRef
-      options: unknown
-      space: SearchSpace
-      seed: number
-      log: Logger
-      slots: number
-    },
-  ) {}
+  constructor(private readonly args: LocalExecutorArgs & { ref: ModuleRef }) {}
 
   get slots(): number {
     return this.args.slots
@@ -154,7 +126,6 @@ export class ThreadExecutor implements Executor {
   }
 
   private spawn(index: number): Slot {
-    const { script, eval: isEval, execArgv } = workerScript()
     const init: WorkerInit = {
       evaluator: { file: this.args.ref.file, pick: this.args.ref.pick },
       options: this.args.options,
@@ -162,10 +133,8 @@ export class ThreadExecutor implements Executor {
       seed: evaluatorSeed(this.args.seed, index),
       index,
     }
-    const worker = new Worker(script, {
-      eval: isEval,
-      execArgv,
-      workerData: init,
+    const worker = startWorker(WORKER_ENTRY, init, {
+      sourceEntry: WORKER_SOURCE,
       stdout: false,
       stderr: false,
     })
@@ -319,4 +288,71 @@ export class ThreadExecutor implements Executor {
     )
     this.slotsList.length = 0
   }
+}
+
+/**
+ * An executor in this process: a pool of worker threads when `threads` is asked for and the
+ * evaluator can be loaded by module, else the runner's own thread.
+ */
+export function localExecutor(
+  evaluator: LoadedEvaluator,
+  threads: boolean,
+  args: LocalExecutorArgs,
+): Executor {
+  return threads && evaluator.ref
+    ? new ThreadExecutor({ ...args, ref: evaluator.ref })
+    : new InlineExecutor({ ...args, plugin: evaluator.plugin })
+}
+
+/**
+ * The executor of an experiment: a Redis queue for a `redis://` executor; otherwise worker
+ * threads for `threads`, and for `auto` with an expensive evaluator, when the evaluator is
+ * loadable by module (`warn` says so when it is not); in-process for the rest.
+ */
+export function createExecutor(args: {
+  config: StoredConfig
+  evaluator: LoadedEvaluator
+  /** The Redis URL with its credentials, when the executor is Redis. */
+  executorUrl: string | null
+  experimentId: string
+  space: SearchSpace
+  log: Logger
+  warn(message: string): void
+  signal?: AbortSignal
+}): Executor {
+  const { config, evaluator, log } = args
+  if (isRedisUrl(config.executor)) {
+    return new RedisExecutor({
+      url: args.executorUrl ?? config.executor,
+      queue: config.queue ?? DEFAULT_QUEUE,
+      experimentId: args.experimentId,
+      evaluator: {
+        spec: config.evaluator.spec as string,
+        name: config.evaluator.name,
+        options: config.evaluator.options,
+        version: pluginVersion(evaluator),
+        packageName: evaluator.ref?.packageName ?? null,
+      },
+      space: config.space,
+      seed: config.seed,
+      slots: config.workers,
+      log,
+      ...(args.signal ? { signal: args.signal } : {}),
+    })
+  }
+  const threads =
+    config.executor === 'threads' ||
+    (config.executor === 'auto' && evaluator.plugin.cost === 'expensive')
+  if (threads && !evaluator.ref) {
+    args.warn(
+      `Evaluator "${config.evaluator.name}" was given as an object, so it runs in-process; give it as a module path to use worker threads.`,
+    )
+  }
+  return localExecutor(evaluator, threads, {
+    options: config.evaluator.options,
+    space: args.space,
+    seed: config.seed,
+    log,
+    slots: config.workers,
+  })
 }

@@ -15,7 +15,7 @@ export type {
   RunExperimentOptions,
   RunExperimentResult,
   StoredConfig,
-} from './experiment'
+} from './types'
 export { InlineExecutor, ThreadExecutor } from './executor'
 export { isRedisUrl, parseRedisUrl, redactRedisUrl } from './redis/connection'
 export type { RedisTarget } from './redis/connection'

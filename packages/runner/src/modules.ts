@@ -2,18 +2,6 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export {
-  /** True when running from TypeScript sources (tests, tsx): workers then use `@naskit/source`. */
-  RUNNING_FROM_SOURCE,
-  type FoundPackage,
-  findPackage,
-  importFile,
-  isPathSpecifier,
-  listInstalledPackages,
-  resolveFile,
-  splitSpecifier,
-} from '@naskit/core/node'
-
 /** Where the runner itself lives; plugins are also looked up from here. */
 export const RUNNER_DIR = dirname(fileURLToPath(import.meta.url))
 

@@ -10,7 +10,9 @@ import {
 } from '@naskit/core'
 import {
   didYouMean,
+  importFile,
   installCommand as coreInstallCommand,
+  isPathSpecifier,
   listStrategies as coreListStrategies,
   listStrategyPackages as coreListStrategyPackages,
   loadStrategy as coreLoadStrategy,
@@ -23,7 +25,7 @@ import {
   type StrategyPackageInfo,
   splitPick,
 } from '@naskit/core/node'
-import { importFile, isPathSpecifier, RUNNER_DIR } from './modules'
+import { RUNNER_DIR } from './modules'
 
 export { STRATEGY_PACKAGES } from '@naskit/core/node'
 export type { LoadedStrategy, ModuleRef, StrategyListing, StrategyPackageInfo }
@@ -40,6 +42,14 @@ export interface LoadedEvaluator {
   plugin: EvaluatorPlugin
   spec: string | null
   ref: ModuleRef | null
+}
+
+/** The version of a loaded plugin: its package's, else the plugin's own `version`, else null. */
+export function pluginVersion(loaded: {
+  plugin: { version?: string }
+  ref: ModuleRef | null
+}): string | null {
+  return loaded.ref?.version ?? loaded.plugin.version ?? null
 }
 
 /** The runner's install directory is searched too, so packages installed beside it are found. */

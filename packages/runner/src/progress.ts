@@ -1,4 +1,4 @@
-import type { RunEvent } from './experiment'
+import type { RunEvent } from './types'
 
 /** Where progress goes. */
 export interface ProgressSink {

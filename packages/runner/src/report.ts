@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { join, resolve as resolvePath } from 'node:path'
 import { NaskitError, type SpaceSpec } from '@naskit/core'
 import { archSvgs, escapeXml } from './arch-svg'
-import type { StoredConfig } from './experiment'
+import type { StoredConfig } from './types'
 import { formatDuration } from './progress'
 import { type StoredTrial, Store } from './store'
 

@@ -1,7 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads'
-import { type Evaluator, type Logger, SearchSpace, type SpaceSpec } from '@naskit/core'
-import { createEvaluator, type EvalTask, runEvaluation, toEvalError } from './evaluate'
-import { importFile } from './modules'
+import {
+  type Evaluator,
+  type Logger,
+  SearchSpace,
+  type SpaceSpec,
+  type TrialError,
+  toTrialError,
+} from '@naskit/core'
+import { importFile } from '@naskit/core/node'
+import { createEvaluator, type EvalOutcome, type EvalTask, runEvaluation } from './evaluate'
 import { pickEvaluator } from './plugins'
 
 /** What a pool worker is started with. */
@@ -23,11 +30,11 @@ export type ToWorker =
 /** Messages from a worker to the pool. */
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'init-error'; error: { code: string; message: string } }
+  | { type: 'init-error'; error: TrialError }
   | {
       type: 'done'
       trialId: number
-      outcome: Awaited<ReturnType<typeof runEvaluation>>
+      outcome: EvalOutcome
       startedAt: number
       finishedAt: number
     }
@@ -56,7 +63,7 @@ async function main(): Promise<void> {
       log,
     })
   } catch (error) {
-    post({ type: 'init-error', error: toEvalError(error, 'E_WORKER_INIT') })
+    post({ type: 'init-error', error: toTrialError(error, 'E_WORKER_INIT') })
     return
   }
   const controllers = new Map<number, AbortController>()
@@ -71,16 +78,20 @@ async function main(): Promise<void> {
     } else if (m.type === 'eval') {
       const controller = new AbortController()
       controllers.set(m.task.trialId, controller)
-      const startedAt = Date.now()
-      const outcome = await runEvaluation(evaluator, space, m.task, controller.signal, (p) =>
-        post({
-          type: 'progress',
-          trialId: m.task.trialId,
-          progress: { fraction: p.fraction, ...(p.message ? { message: p.message } : {}) },
-        }),
+      const { outcome, startedAt, finishedAt } = await runEvaluation(
+        evaluator,
+        space,
+        m.task,
+        controller.signal,
+        (p) =>
+          post({
+            type: 'progress',
+            trialId: m.task.trialId,
+            progress: { fraction: p.fraction, ...(p.message ? { message: p.message } : {}) },
+          }),
       )
       controllers.delete(m.task.trialId)
-      post({ type: 'done', trialId: m.task.trialId, outcome, startedAt, finishedAt: Date.now() })
+      post({ type: 'done', trialId: m.task.trialId, outcome, startedAt, finishedAt })
     }
   })
   post({ type: 'ready' })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterEach } from 'vitest'
-import { findPackage } from '../src/modules'
+import { findPackage } from '@naskit/core/node'
 
 export const fixtures = join(import.meta.dirname, 'fixtures')
 export const synthetic = join(fixtures, 'synthetic-evaluator.ts')

@@ -1,14 +1,10 @@
 export { deriveArchitecture, deriveDartsCell, deriveNb201 } from './derive.js'
 export type { EdgeMatrix } from './derive.js'
-export { Adam, clipByGlobalNorm, cosineLr, MomentumSgd } from './optim.js'
+export { resolveOptions } from './options.js'
+export type { DartsRemedy, DartsSettings, ResolvedSettings } from './options.js'
 export type { PerturbationCriterion, PerturbationResult } from './perturb.js'
-export { dartsSearch, resolveOptions } from './search.js'
-export type {
-  DartsRemedy,
-  DartsSearchOptions,
-  DartsSearchResult,
-  EpochRecord,
-} from './search.js'
+export { dartsSearch } from './search.js'
+export type { DartsSearchOptions, DartsSearchResult, EpochRecord } from './search.js'
 export {
   cellLayout,
   DartsSupernet,

@@ -1,6 +1,14 @@
+/**
+ * DARTS-PT (Wang et al. 2021): perturbation-based selection of the architecture from a
+ * supernet trained as plain DARTS, and the remedy that runs it after the last epoch, with its
+ * tuning steps.
+ */
 import { type Arch, NaskitError, type Rng } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
+import { type Batch, disposeBatch, endlessBatches } from './bilevel.js'
+import type { Remedy } from './remedies.js'
 import { type CellKind, type DartsSupernet, type EdgeWeights, rowsToScalars } from './supernet.js'
+import { batches, yieldToEventLoop } from './trainer.js'
 
 /** Decisions taken so far: per cell kind and edge, the kept op index (or null: still mixed). */
 export type Decisions = Record<CellKind, Array<number | null>>
@@ -205,4 +213,60 @@ export async function perturbationSelect(args: {
     }
   }
   return { arch: { normal: cells.normal!, reduce: cells.reduce! }, scores, edgeScores }
+}
+
+/**
+ * The `darts-pt` remedy: the supernet trains as plain DARTS; after the last epoch,
+ * {@link perturbationSelect} picks the architecture on `ptEvalImages` images of the
+ * architecture half, with `ptTuneSteps` weight steps on the weight half (learning rate halfway
+ * between `lr` and `lrMin`) after each decision.
+ */
+export const dartsPt: Remedy = {
+  name: 'darts-pt',
+  async derive({ bilevel, halves, rng, signal, log }) {
+    const { net, settings: r, sgd } = bilevel
+    const t0 = performance.now()
+    const arch = halves.arch
+    const evalCount =
+      r.ptEvalImages > 0 ? Math.min(r.ptEvalImages, arch.indices.length) : arch.indices.length
+    const evalBatches: Batch[] = [
+      ...batches(
+        { ...arch, indices: arch.indices.slice(0, evalCount) },
+        { batchSize: 128, resize: halves.resize },
+      ),
+    ]
+    const tuning = endlessBatches(halves.weights, {
+      batchSize: r.batchSize,
+      rng: rng.fork('darts:pt:tune'),
+      resize: halves.resize,
+      dropLast: true,
+    })
+    sgd.learningRate = (r.lr + r.lrMin) / 2
+    try {
+      const sel = await perturbationSelect({
+        net,
+        batches: evalBatches,
+        rng: rng.fork('darts:pt'),
+        criterion: r.ptCriterion,
+        tune: async (decisions, dropped) => {
+          for (let i = 0; i < r.ptTuneSteps; i++) {
+            if (signal?.aborted) throw new NaskitError('E_ABORTED', 'The DARTS search was aborted.')
+            const b = tuning.next().value as Batch
+            try {
+              bilevel.weightStep(b, () => perturbedWeights(net, decisions, null, dropped))
+            } finally {
+              disposeBatch(b)
+            }
+          }
+          await yieldToEventLoop()
+        },
+      })
+      const timeMs = performance.now() - t0
+      log?.info(`darts-pt: selected in ${(timeMs / 1000).toFixed(1)}s`)
+      return { arch: sel.arch, selection: { ...sel, timeMs } }
+    } finally {
+      tuning.return(undefined)
+      for (const b of evalBatches) disposeBatch(b)
+    }
+  },
 }

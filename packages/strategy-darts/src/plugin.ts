@@ -6,7 +6,8 @@ import {
   type OneShotRunContext,
   option,
 } from '@naskit/core'
-import { type DartsRemedy, type DartsSearchResult, dartsSearch } from './search.js'
+import { searchSettings } from './options.js'
+import { type DartsSearchResult, dartsSearch } from './search.js'
 import { supportsSpace } from './supernet.js'
 import {
   type BackendChoice,
@@ -27,105 +28,11 @@ export interface DartsServices {
   backend?: BackendChoice | 'current'
 }
 
-const REMEDIES = ['darts-pt', 'gdas', 'beta-decay', 'none'] as const
 const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'current'] as const
 
-/** The DARTS plugin's options. */
+/** The DARTS plugin's options: the search settings, and what to use when the host gives none. */
 export const dartsOptions = {
-  epochs: option.int({
-    description: 'Search epochs (a budget.epochs overrides it).',
-    default: 50,
-    min: 1,
-  }),
-  batchSize: option.int({ description: 'Images per step for each half.', default: 64, min: 1 }),
-  trainSize: option.int({
-    description: 'Training images used, split into a weight half and an architecture half.',
-    default: 10000,
-    min: 4,
-  }),
-  resolution: option.int({
-    description: 'Images are resized to resolution × resolution (0 keeps their size).',
-    default: 16,
-    min: 0,
-  }),
-  channels: option.int({ description: 'Supernet channels C.', default: 16, min: 1 }),
-  layers: option.int({
-    description: 'nb201: cells per stage N; darts: number of cells (0: 5 for nb201, 8 for darts).',
-    default: 0,
-    min: 0,
-  }),
-  order: option.enum(['first', 'second'], {
-    description:
-      'first: alpha gradient at the current weights; second: unrolled step with a finite-difference Hessian-vector product.',
-    default: 'first',
-  }),
-  remedy: option.enum(REMEDIES, {
-    description:
-      'Anti-collapse remedy: darts-pt (perturbation-based selection), gdas (Gumbel-max sampling, straight-through), beta-decay (β-DARTS regularisation) or none (plain DARTS).',
-    default: 'darts-pt',
-  }),
-  lr: option.number({ description: 'Weights: initial SGD learning rate.', default: 0.025, min: 0 }),
-  lrMin: option.number({
-    description: 'Weights: final cosine learning rate.',
-    default: 0.001,
-    min: 0,
-  }),
-  momentum: option.number({ description: 'Weights: SGD momentum.', default: 0.9, min: 0, max: 1 }),
-  weightDecay: option.number({ description: 'Weights: L2 weight decay.', default: 3e-4, min: 0 }),
-  gradClip: option.number({
-    description: 'Weights: global gradient-norm clip (0: off).',
-    default: 5,
-    min: 0,
-  }),
-  archLr: option.number({
-    description: 'Architecture: Adam learning rate.',
-    default: 3e-4,
-    min: 0,
-  }),
-  archBeta1: option.number({
-    description: 'Architecture: Adam beta1.',
-    default: 0.5,
-    min: 0,
-    max: 1,
-  }),
-  archBeta2: option.number({
-    description: 'Architecture: Adam beta2.',
-    default: 0.999,
-    min: 0,
-    max: 1,
-  }),
-  archWeightDecay: option.number({
-    description: 'Architecture: L2 weight decay.',
-    default: 1e-3,
-    min: 0,
-  }),
-  tauMax: option.number({
-    description: 'gdas: initial Gumbel-softmax temperature.',
-    default: 10,
-    min: 0,
-  }),
-  tauMin: option.number({ description: 'gdas: final temperature.', default: 0.1, min: 0 }),
-  betaDecay: option.number({
-    description: 'beta-decay: regularisation weight reached at the last epoch.',
-    default: 5,
-    min: 0,
-  }),
-  ptEvalImages: option.int({
-    description:
-      'darts-pt: validation images each perturbation is scored on (0: the whole architecture half).',
-    default: 512,
-    min: 0,
-  }),
-  ptTuneSteps: option.int({
-    description: 'darts-pt: weight steps after each edge decision.',
-    default: 10,
-    min: 0,
-  }),
-  ptCriterion: option.enum(['accuracy', 'loss'], {
-    description:
-      'darts-pt: rank candidates by the validation accuracy (accuracy) or loss (loss) their removal costs.',
-    default: 'accuracy',
-  }),
+  ...searchSettings,
   dataset: option.enum(['mnist', 'fashion-mnist'], {
     description: 'Dataset when the host provides none (services.dataset).',
     default: 'mnist',
@@ -192,32 +99,13 @@ export const dartsStrategy = defineStrategy({
             `budget.epochs must be an integer ≥ 1, got ${epochs}.`,
           )
         }
+        const { dataset: _name, backend: _backend, ...settings } = o
         const r = await dartsSearch({
+          ...settings,
           space: ctx.space,
           dataset,
           trainSize: Math.min(o.trainSize, dataset.train.count),
-          resolution: o.resolution,
-          channels: o.channels,
-          ...(o.layers > 0 ? { layers: o.layers } : {}),
           epochs,
-          batchSize: o.batchSize,
-          order: o.order,
-          remedy: o.remedy as DartsRemedy,
-          lr: o.lr,
-          lrMin: o.lrMin,
-          momentum: o.momentum,
-          weightDecay: o.weightDecay,
-          gradClip: o.gradClip,
-          archLr: o.archLr,
-          archBeta1: o.archBeta1,
-          archBeta2: o.archBeta2,
-          archWeightDecay: o.archWeightDecay,
-          tauMax: o.tauMax,
-          tauMin: o.tauMin,
-          betaDecay: o.betaDecay,
-          ptEvalImages: o.ptEvalImages,
-          ptTuneSteps: o.ptTuneSteps,
-          ptCriterion: o.ptCriterion,
           seed: ctx.seed,
           ...(run.budget.timeMs === undefined ? {} : { timeMs: run.budget.timeMs }),
           signal: run.signal,

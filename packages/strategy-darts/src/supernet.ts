@@ -1,4 +1,4 @@
-import { NaskitError, type SearchSpace } from '@naskit/core'
+import { builtInKind, NaskitError, type SearchSpace } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import {
   createOp,
@@ -169,9 +169,9 @@ function cellOps(space: SearchSpace, decision: string): string[] {
 
 /** Whether DARTS can search `space`: true, or the reason it cannot. */
 export function supportsSpace(space: SearchSpace): true | string {
-  const kind = space.kind ?? space.name
+  const kind = builtInKind(space)
   if (kind !== 'nb201' && kind !== 'darts') {
-    return `DARTS searches the nb201 and darts cell spaces; "${space.name}" is a ${kind} space.`
+    return `DARTS searches the nb201 and darts cell spaces; "${space.name}" is ${kind === null ? 'not a built-in space' : `a ${kind} space`}.`
   }
   try {
     cellLayout(space)
@@ -183,7 +183,7 @@ export function supportsSpace(space: SearchSpace): true | string {
 
 /** The edges and candidate ops of a space's cells. */
 export function cellLayout(space: SearchSpace): CellLayout {
-  const kind = space.kind ?? space.name
+  const kind = builtInKind(space)
   if (kind === 'nb201') {
     const edges: EdgeRef[] = []
     for (let node = 1; node <= 3; node++)

@@ -1,19 +1,25 @@
 /**
- * The one place this package imports the trainer's op library, models and data from, so that
- * every op of the supernet is the trainer's own (no second copy).
+ * The one place this package imports the trainer's op library, models, data and optimisation
+ * tools from, so that every op of the supernet and every update rule is the trainer's own (no
+ * second copy).
  */
 export {
+  Adam,
   batches,
+  clipByGlobalNorm,
+  cosineLearningRate,
   createOp,
-  createRng as createDataRng,
   DartsNetwork,
   initContext,
   loadFashionMnist,
   loadMnist,
+  MomentumSgd,
   Module,
   Nb201Network,
   selectBackend,
   splitDataset,
+  withWeightDecay,
+  yieldToEventLoop,
 } from '@naskit/trainer-tfjs'
 export type {
   BackendChoice,

@@ -1,9 +1,9 @@
 import { dartsSpace, nb201Space, type SearchSpace } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { MomentumSgd } from '../src/optim.js'
-import { unrolledArchGradients } from '../src/search.js'
+import { unrolledArchGradients } from '../src/bilevel.js'
 import { DartsSupernet } from '../src/supernet.js'
+import { MomentumSgd } from '../src/trainer.js'
 import { randomBatch, useBackend } from './helpers.js'
 
 beforeAll(async () => {
@@ -117,11 +117,7 @@ describe('alpha gradient', () => {
     const net = tinyNet(nb201Space(), 11)
     const train = randomBatch(8, [8, 8, 1], 3)
     const val = randomBatch(8, [8, 8, 1], 4)
-    const sgd = new MomentumSgd(net.weightVariables(), {
-      lr: 0.025,
-      momentum: 0.9,
-      weightDecay: 3e-4,
-    })
+    const sgd = new MomentumSgd(net.weightVariables(), { learningRate: 0.025, momentum: 0.9 })
     const alpha = net.alphas.normal!
     const before = net.network.namedVariables().map((v) => v.variable.dataSync().slice())
     const unrolled = (xi: number) => {
@@ -129,6 +125,7 @@ describe('alpha gradient', () => {
         net,
         sgd,
         xi,
+        weightDecay: 3e-4,
         trainLoss: () => ce(net, train),
         valLoss: () => ce(net, val),
       })

@@ -177,7 +177,7 @@ describe('dartsSearch', () => {
     await expect(
       dartsSearch(tiny({ ...opts, channels: 8, resume: saved[0]! })),
     ).rejects.toMatchObject({
-      code: 'E_RESUME',
+      code: 'E_BAD_STATE',
     })
   })
 

@@ -1,5 +1,6 @@
 import {
   type Arch,
+  createUnseenSampler,
   defineStrategy,
   type JsonValue,
   NaskitError,
@@ -10,7 +11,6 @@ import {
   type StrategyStatus,
   type TrialResult,
 } from '@naskit/core'
-import { UnseenSampler } from './unseen'
 
 const options = {
   populationSize: option.int({
@@ -81,11 +81,10 @@ export const evolutionStrategy = defineStrategy({
     let population: Member[] = []
     let evaluated = new Set<string>()
     let pending = new Set<string>()
-    // evaluated ∪ pending, for one lookup per check
-    let known = new Set<string>()
+    // remembers evaluated ∪ pending, for one lookup per check
+    const unseen = createUnseenSampler(space)
     let initiated = 0
-    const seen = (key: string) => known.has(key)
-    const unseen = new UnseenSampler(space, seen, () => known.size)
+    const seen = (key: string) => unseen.has(key)
     const canMutate = (arch: Arch) => space.mutationSites(arch) > 0
 
     const order = new Int32Array(P)
@@ -129,7 +128,7 @@ export const evolutionStrategy = defineStrategy({
         list = space.neighbours(parent.arch).map((arch) => ({ arch, key: space.key(arch) }))
       }
       let kept = 0
-      for (const e of list) if (!known.has(e.key)) list[kept++] = e
+      for (const e of list) if (!seen(e.key)) list[kept++] = e
       list.length = kept
       neighbourhoods.set(parent.key, list)
       if (kept > 0) return list.splice(rng.int(kept), 1)[0] as { arch: Arch; key: string }
@@ -152,7 +151,7 @@ export const evolutionStrategy = defineStrategy({
           const next = initiated < P || population.length === 0 ? keyed(unseen.draw(rng)) : child()
           if (next === null) break
           pending.add(next.key)
-          known.add(next.key)
+          unseen.add(next.key)
           initiated++
           out.push({ arch: next.arch })
         }
@@ -162,7 +161,7 @@ export const evolutionStrategy = defineStrategy({
         for (const r of results) {
           pending.delete(r.key)
           evaluated.add(r.key)
-          known.add(r.key)
+          unseen.add(r.key)
           const v = r.objective
           if (r.status !== 'ok' || typeof v !== 'number' || !Number.isFinite(v)) continue
           population.push({ key: r.key, arch: r.arch, objective: v })
@@ -170,14 +169,7 @@ export const evolutionStrategy = defineStrategy({
         }
       },
       status(): StrategyStatus {
-        if (unseen.exhausted()) {
-          return {
-            done: true,
-            reason: 'exhausted',
-            message: `Space exhausted: all ${unseen.sizeText()} architectures of "${space.name}" were proposed.`,
-          }
-        }
-        return { done: false }
+        return unseen.status()
       },
       state(): JsonValue {
         const s: EvolutionState = {
@@ -217,7 +209,7 @@ export const evolutionStrategy = defineStrategy({
         population = members
         evaluated = new Set(s.evaluated.map(String))
         pending = new Set(s.pending.map(String))
-        known = new Set([...evaluated, ...pending])
+        unseen.restore({ seen: [...evaluated, ...pending], enumerating: s.enumerating === true })
         initiated = s.initiated
         neighbourhoods.clear()
         // the lists are the members' neighbours in neighbours() order, without the seen ones
@@ -227,10 +219,9 @@ export const evolutionStrategy = defineStrategy({
           const list = space.neighbours(member.arch).map((arch) => ({ arch, key: space.key(arch) }))
           neighbourhoods.set(
             key,
-            list.filter((e) => !known.has(e.key)),
+            list.filter((e) => !seen(e.key)),
           )
         }
-        unseen.setEnumerating(s.enumerating === true)
       },
     }
   },

@@ -1,5 +1,6 @@
 import {
   type Arch,
+  createUnseenSampler,
   defineStrategy,
   type JsonValue,
   NaskitError,
@@ -10,7 +11,6 @@ import {
   type StrategyStatus,
   type TrialResult,
 } from '@naskit/core'
-import { UnseenSampler } from './unseen'
 
 const options = {
   initialSamples: option.int({
@@ -92,8 +92,9 @@ export const localSearchStrategy = defineStrategy({
     let round = 0
     let queue: Arch[] = []
     let restarts = 0
-    const seen = (key: string) => evaluated.has(key) || pending.has(key)
-    const unseen = new UnseenSampler(space, seen, () => evaluated.size + pending.size)
+    // remembers evaluated ∪ pending
+    const unseen = createUnseenSampler(space)
+    const seen = (key: string) => unseen.has(key)
 
     const roundPending = (): boolean => {
       for (const kind of pending.values()) if (kind === round) return true
@@ -177,7 +178,9 @@ export const localSearchStrategy = defineStrategy({
         while (out.length < n) {
           const p = next()
           if (p === null) break
-          pending.set(space.key(p.arch), p.kind)
+          const key = space.key(p.arch)
+          pending.set(key, p.kind)
+          unseen.add(key)
           out.push({ arch: p.arch })
         }
         return out
@@ -189,6 +192,7 @@ export const localSearchStrategy = defineStrategy({
           const v = r.objective
           const ok = r.status === 'ok' && typeof v === 'number' && Number.isFinite(v)
           evaluated.set(r.key, ok ? v : null)
+          unseen.add(r.key)
           if (!ok) continue
           const p: Point = { key: r.key, arch: r.arch, objective: v }
           if (kind === START && current === null) startBest = better(startBest, p)
@@ -200,14 +204,7 @@ export const localSearchStrategy = defineStrategy({
         if (current === null) startDone()
       },
       status(): StrategyStatus {
-        if (unseen.exhausted()) {
-          return {
-            done: true,
-            reason: 'exhausted',
-            message: `Space exhausted: all ${unseen.sizeText()} architectures of "${space.name}" were proposed.`,
-          }
-        }
-        return { done: false }
+        return unseen.status()
       },
       state(): JsonValue {
         const s: LocalSearchState = {
@@ -257,7 +254,10 @@ export const localSearchStrategy = defineStrategy({
         round = Number(s.round ?? 0)
         queue = s.queue.map((a) => a as Arch)
         restarts = Number(s.restarts ?? 0)
-        unseen.setEnumerating(s.enumerating === true)
+        unseen.restore({
+          seen: [...evaluated.keys(), ...pending.keys()],
+          enumerating: s.enumerating === true,
+        })
       },
     }
   },

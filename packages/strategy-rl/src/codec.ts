@@ -1,10 +1,8 @@
-import { NaskitError } from '@naskit/core'
+import { bytesToFloat32, float32ToBytes, NaskitError } from '@naskit/core'
 
 /** Float32 array → base64 of its little-endian bytes (exact and compact in a JSON checkpoint). */
 export function encodeFloats(a: Float32Array): string {
-  const bytes = new Uint8Array(a.length * 4)
-  const view = new DataView(bytes.buffer)
-  for (let i = 0; i < a.length; i++) view.setFloat32(i * 4, a[i] as number, true)
+  const bytes = float32ToBytes(a)
   let bin = ''
   for (let i = 0; i < bytes.length; i += 0x8000)
     bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
@@ -22,9 +20,7 @@ export function decodeFloats(text: unknown, length: number, what: string): Float
       `rl checkpoint: ${what} has ${bin.length / 4} numbers, expected ${length}; was it written for another space or controller size?`,
     )
   }
-  const view = new DataView(new ArrayBuffer(bin.length))
-  for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i))
-  const out = new Float32Array(length)
-  for (let i = 0; i < length; i++) out[i] = view.getFloat32(i * 4, true)
-  return out
+  const bytes = new Uint8Array(bin.length)
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
+  return bytesToFloat32(bytes)
 }

@@ -1,5 +1,7 @@
 import {
   type Arch,
+  createUnseenSampler,
+  DEFAULT_ENUMERATE_LIMIT,
   defineStrategy,
   type JsonValue,
   NaskitError,
@@ -96,7 +98,7 @@ const options = {
       'Policy samples drawn per candidate to find an architecture not asked before; then an unseen neighbour of the last sample, then uniform samples, then enumeration.',
   }),
   enumerateLimit: option.int({
-    default: 1_000_000,
+    default: DEFAULT_ENUMERATE_LIMIT,
     min: 1,
     description: 'Largest space enumerated to find the last unseen architectures.',
   }),
@@ -121,6 +123,8 @@ interface RlState {
   buffer: BufferedEpisode[]
   pending: Array<[string, number[]]>
   asked: string[]
+  /** Whether the unseen architectures were enumerated (absent in older checkpoints). */
+  enumerating?: boolean
   updates: number
 }
 
@@ -190,12 +194,12 @@ export const rlStrategy = defineStrategy({
     let history: number[] = [] // ascending
     let buffer: BufferedEpisode[] = []
     let pending = new Map<string, number[]>()
-    let asked = new Set<string>()
-    let askedOrder: string[] = []
+    // every architecture asked, in order
+    const asked = createUnseenSampler(space, {
+      maxRejections: o.maxResamples,
+      enumerateLimit: o.enumerateLimit,
+    })
     let updates = 0
-    const size = space.size()
-    const finite = typeof size === 'bigint'
-    const exhausted = () => finite && BigInt(asked.size) >= (size as bigint)
 
     const fromPolicy = (): { arch: Arch; indices: number[] } => {
       const sample = controller.sampler(rng)
@@ -226,16 +230,8 @@ export const rlStrategy = defineStrategy({
         const fresh = space.neighbours(near).filter((a) => !asked.has(space.key(a)))
         if (fresh.length > 0) return traced(fresh[rng.int(fresh.length)] as Arch)
       }
-      for (let t = 0; t < o.maxResamples; t++) {
-        const a = space.sample(rng)
-        if (!asked.has(space.key(a))) return traced(a)
-      }
-      if (!finite || (size as bigint) > BigInt(o.enumerateLimit)) return null
-      const left: Arch[] = []
-      for (const a of space.enumerate({ limit: o.enumerateLimit }))
-        if (!asked.has(space.key(a))) left.push(a)
-      if (left.length === 0) return null
-      return traced(left[rng.int(left.length)] as Arch)
+      const drawn = asked.draw(rng)
+      return drawn === null ? null : traced(drawn)
     }
 
     const rewardOf = (objective: number): number => {
@@ -283,7 +279,7 @@ export const rlStrategy = defineStrategy({
     return {
       ask(n: number): Proposal[] {
         const out: Proposal[] = []
-        while (out.length < n && !exhausted()) {
+        while (out.length < n && !asked.exhausted()) {
           let found: { arch: Arch; indices: number[] } | null = null
           let last: Arch | null = null
           for (let t = 0; t < o.maxResamples; t++) {
@@ -298,7 +294,6 @@ export const rlStrategy = defineStrategy({
           if (found === null) break
           const key = space.key(found.arch)
           asked.add(key)
-          askedOrder.push(key)
           pending.set(key, found.indices)
           out.push({ arch: found.arch, meta: { decisions: found.indices } })
         }
@@ -332,14 +327,7 @@ export const rlStrategy = defineStrategy({
       },
 
       status(): StrategyStatus {
-        if (exhausted()) {
-          return {
-            done: true,
-            reason: 'exhausted',
-            message: `Space exhausted: all ${size.toString()} architectures of "${space.name}" were proposed.`,
-          }
-        }
-        return { done: false }
+        return asked.status()
       },
 
       state(): JsonValue {
@@ -356,7 +344,8 @@ export const rlStrategy = defineStrategy({
           history: [...history],
           buffer: buffer.map((b) => ({ d: [...b.d], a: b.a })),
           pending: [...pending].map(([k, d]) => [k, [...d]]),
-          asked: [...askedOrder],
+          asked: asked.state().seen,
+          enumerating: asked.enumerating,
           updates,
         }
         return s as unknown as JsonValue
@@ -402,8 +391,7 @@ export const rlStrategy = defineStrategy({
         history = [...s.history].sort((a, b) => a - b)
         buffer = (s.buffer ?? []).map((b) => ({ d: [...b.d], a: b.a }))
         pending = new Map((s.pending ?? []).map(([k, d]) => [k, [...d]]))
-        askedOrder = [...s.asked]
-        asked = new Set(askedOrder)
+        asked.restore({ seen: s.asked, enumerating: s.enumerating === true })
         updates = Number(s.updates ?? 0)
       },
     }

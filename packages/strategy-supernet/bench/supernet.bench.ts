@@ -34,10 +34,13 @@ import {
 import {
   type BackendChoice,
   buildNetwork,
+  clipByGlobalNorm,
   loadFashionMnist,
+  MomentumSgd,
   type SplitView,
   selectBackend,
   splitDataset,
+  withWeightDecay,
 } from '../src/trainer'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
@@ -135,7 +138,7 @@ function stepCost(supernet: Supernet, archs: Arch[], data: SplitView, batchSize:
   for (const arch of archs) {
     const net = buildNetwork(arch, { ...supernet.buildOptions(), seed: 0 }, supernet.kind)
     const vars = net.trainableVariables()
-    const opt = tf.train.momentum(0.01, 0.9)
+    const opt = new MomentumSgd(vars, { learningRate: 0.01, momentum: 0.9 })
     const standaloneStep = () =>
       tf.tidy(() => {
         const labels = tf.oneHot(y, supernet.numClasses)
@@ -143,13 +146,12 @@ function stepCost(supernet: Supernet, archs: Arch[], data: SplitView, batchSize:
           () => tf.losses.softmaxCrossEntropy(labels, net.apply(x, true)) as tf.Scalar,
           vars,
         )
-        const live = vars.filter((v) => grads[v.name] != null)
-        let gs = live.map((v) => tf.add(grads[v.name] as tf.Tensor, tf.mul(v, 3e-4)))
-        const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))))
-        const factor = tf.minimum(1, tf.div(5, tf.add(norm, 1e-6)))
-        gs = gs.map((g) => tf.mul(g, factor))
+        const decayed = vars.map((v) => {
+          const g = grads[v.name]
+          return g == null ? undefined : withWeightDecay(g, v, 3e-4)
+        })
         value.dataSync()
-        opt.applyGradients(live.map((v, i) => ({ name: v.name, tensor: gs[i] as tf.Tensor })))
+        opt.step(clipByGlobalNorm(decayed, 5))
       })
     const supernetStep = () => {
       trainer.trainStep(x, y, [arch])

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs'
 import { ChannelMasks, Supernet, type SupernetSlot } from './supernet'
 import {
   type BuildOptions,
+  chainChannels,
   createOp,
   globalAvgPool,
   initContext,
@@ -52,11 +53,6 @@ function numberHigh(spec: DecisionSpec | undefined, fallback: number): number {
   if (spec && spec.type === 'categorical')
     return Math.max(...spec.choices.filter((c): c is number => typeof c === 'number'))
   return fallback
-}
-
-/** Channels of the chain network for a width multiplier (as the trainer's chain builder). */
-export function chainChannels(base: number, widthMultiplier: number): number {
-  return Math.max(4, Math.round((base * widthMultiplier) / 4) * 4)
 }
 
 /**

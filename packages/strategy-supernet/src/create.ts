@@ -1,4 +1,4 @@
-import { NaskitError, type SearchSpace } from '@naskit/core'
+import { builtInKind, NaskitError, type SearchSpace } from '@naskit/core'
 import { ChainSupernet, type ChainSupernetOptions } from './chain'
 import { type FewShotOptions, FewShotSupernet } from './fewshot'
 import { NasnetSupernet, type NasnetSupernetOptions } from './nasnet'
@@ -20,19 +20,17 @@ export interface SupernetOptions {
   fewShot?: FewShotOptions
 }
 
-/** The supernet family of a space (its `kind`, else its shape), or a reason why there is none. */
+/** The supernet family of a space (its built-in kind), or a reason why there is none. */
 export function supernetKind(space: SearchSpace): SupernetKind | string {
-  const d = space.decisions
-  const kind = space.kind
-  if (kind === 'nb201' || (d.cell?.type === 'cell' && d.cell.inputsPerNode === 'all')) {
-    const c = d.cell
+  const kind = builtInKind(space)
+  if (kind === 'nb201') {
+    const c = space.decisions.cell
     if (c?.type !== 'cell' || c.inputs !== 1 || c.nodes !== 3 || c.inputsPerNode !== 'all')
       return 'an nb201 space needs one cell of 3 fully connected nodes'
     return 'nb201'
   }
-  if (kind === 'chain' || (d.layers?.type === 'repeat' && d.width_multiplier)) return 'chain'
-  if (kind === 'nasnet' || d.blocks?.type === 'repeat') return 'nasnet'
-  return `no supernet for spaces of kind "${kind ?? 'unknown'}" (supported: nb201, chain, nasnet)`
+  if (kind === 'chain' || kind === 'nasnet') return kind
+  return `no supernet for spaces of kind "${space.kind ?? 'unknown'}" (supported: nb201, chain, nasnet)`
 }
 
 /** Builds the weight-sharing supernet of a chain, nb201 or NASNet space. */

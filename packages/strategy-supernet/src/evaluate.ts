@@ -4,10 +4,11 @@ import {
   type Evaluator,
   type Metrics,
   NaskitError,
+  Rng,
 } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import type { Supernet } from './supernet'
-import { type BatchNorm, batches, createDataRng, type SplitView } from './trainer'
+import { batches, createDataRng, recalibrateBatchNorms, type SplitView } from './trainer'
 
 /** A batch kept in memory for repeated evaluation. */
 export interface HeldBatch {
@@ -29,43 +30,20 @@ export function holdBatches(
   return out
 }
 
-/** Sets the momentum of a trainer batch norm (the trainer keeps it as a plain field). */
-function setMomentum(bn: BatchNorm, m: number): void {
-  ;(bn as unknown as { momentum: number }).momentum = m
-}
-
 /**
  * Recalibrates the batch-norm statistics of `arch`'s path: its running means and variances
- * become the exact averages of the batch statistics over `calibration` (the path's batch
- * norms run in training mode with momentum 1/(k+1) on the k-th batch). Batch norms off the
- * path keep their statistics. Weights do not change.
+ * become the exact averages of the batch statistics over `calibration` (the trainer's
+ * `recalibrateBatchNorms`, running the path in training mode). Batch norms off the path keep
+ * their statistics. Weights do not change.
  */
 export function recalibrateBatchNorm(
   supernet: Supernet,
   arch: Arch,
   calibration: readonly HeldBatch[],
 ): void {
-  if (calibration.length === 0) return
-  const bns = supernet.batchNorms()
-  const saved = bns.map((bn) => bn.momentum)
-  try {
-    calibration.forEach((b, k) => {
-      for (const bn of bns) setMomentum(bn, 1 / (k + 1))
-      if (bns.length > 0 && bns[0]!.momentum !== 1 / (k + 1)) {
-        throw new NaskitError(
-          'E_BAD_STATE',
-          'Cannot set the momentum of the batch norms, so their statistics cannot be recalibrated with this trainer version.',
-        )
-      }
-      tf.tidy(() => {
-        supernet.forward(b.x, arch, true)
-      })
-    })
-  } finally {
-    bns.forEach((bn, i) => {
-      setMomentum(bn, saved[i] as number)
-    })
-  }
+  recalibrateBatchNorms(supernet.batchNorms(), calibration, (b) => {
+    supernet.forward(b.x, arch, true)
+  })
 }
 
 /** Top-1 accuracy of `arch`'s subnet (evaluation mode) on held batches, in [0, 1]. */
@@ -122,7 +100,7 @@ export function supernetEvaluator(
     batchSize: bs,
     maxImages: bs * (options.calibrationBatches ?? 4),
     resize: options.resize,
-    seed: (options.seed ?? 0) + 31,
+    seed: new Rng(options.seed ?? 0).fork('supernet:calibration').seed(),
   })
   const validation = holdBatches(options.validation, {
     batchSize: Math.max(bs, 256),

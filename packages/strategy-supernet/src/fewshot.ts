@@ -1,6 +1,6 @@
 import { type Arch, NaskitError, Rng } from '@naskit/core'
 import type * as tf from '@tensorflow/tfjs'
-import { Supernet, type SupernetSlot } from './supernet'
+import { Supernet, type SupernetSlot, type SupernetSplit } from './supernet'
 import type { BuildOptions } from './trainer'
 import { loadWeights, saveWeights } from './weights'
 
@@ -85,13 +85,19 @@ export class FewShotSupernet extends Supernet {
     })
   }
 
+  /** Splits after `options.splitEpoch` epochs, the copies' cycle starting at `options.learningRate`. */
+  override splitPlan(): SupernetSplit {
+    const { splitEpoch, learningRate } = this.options
+    return { epoch: splitEpoch, ...(learningRate === undefined ? {} : { learningRate }) }
+  }
+
   /** True once the copies train separately. */
-  get isSplit(): boolean {
+  override get isSplit(): boolean {
     return this.split
   }
 
   /** Copies the shared weights (and batch-norm statistics) into every copy; idempotent. */
-  splitNow(): void {
+  override splitNow(): void {
     if (this.split) return
     const blobs = saveWeights(this.shots[0]!)
     for (const s of this.shots.slice(1)) loadWeights(s, blobs)
@@ -99,7 +105,7 @@ export class FewShotSupernet extends Supernet {
   }
 
   /** Marks the copies as split without copying (their weights come from a checkpoint). */
-  markSplit(): void {
+  override markSplit(): void {
     this.split = true
   }
 

@@ -1,13 +1,6 @@
 import type { Arch } from '@naskit/core'
-import * as tf from '@tensorflow/tfjs'
 import type { Supernet } from './supernet'
-import {
-  buildNetwork,
-  evaluateAccuracy,
-  type Network,
-  type SplitView,
-  trainNetwork,
-} from './trainer'
+import { buildNetwork, evaluateAccuracy, type SplitView, trainNetwork } from './trainer'
 
 /** Options of {@link retrainStandalone}. */
 export interface RetrainOptions {
@@ -49,7 +42,9 @@ export async function retrainStandalone(
     supernet.kind,
   )
   try {
-    const r = await trainNetwork(connectedOnly(net), options.train, {
+    // variables that do not reach the output (a node whose edges out are all `none`) get no
+    // gradient: the trainer's loop leaves them alone
+    const r = await trainNetwork(net, options.train, {
       epochs: options.epochs,
       batchSize: options.batchSize ?? 64,
       learningRate: options.learningRate ?? 0.05,
@@ -73,29 +68,4 @@ export async function retrainStandalone(
   } finally {
     net.dispose()
   }
-}
-
-/**
- * The network with only the trainable variables that reach its output. A cell whose
- * intermediate node leads nowhere (e.g. all its outgoing edges are `none`) still holds
- * weights; the trainer's loop expects a gradient for every variable it is given.
- */
-function connectedOnly(net: Network): Network {
-  const vars = net.trainableVariables()
-  const x = tf.zeros([2, ...net.inputShape]) as tf.Tensor4D
-  const used = tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => tf.sum(net.apply(x, false)) as tf.Scalar, vars)
-    return vars.filter((v) => grads[v.name] != null).map((v) => v.name)
-  })
-  x.dispose()
-  const keep = new Set(used)
-  if (keep.size === vars.length) return net
-  return new Proxy(net, {
-    get(target, prop, receiver) {
-      if (prop === 'trainableVariables')
-        return () => target.trainableVariables().filter((v) => keep.has(v.name))
-      const value = Reflect.get(target, prop, receiver)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
 }

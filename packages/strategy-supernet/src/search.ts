@@ -23,14 +23,15 @@ export interface RankedArch {
   trialId: number
 }
 
-/**
- * Finds the sampling strategy plugin of a name: `random`, `evolution`, an installed package or a
- * module path, with the resolver `naskit search --strategy` uses (`@naskit/core/node`); `extra`
- * holds plugins a host already has, by name.
- */
-/** This package's directory: its own dependencies (the evolution strategies) are found from here. */
+/** This package's directory: strategy packages installed beside it are found from here too. */
 const HERE = dirname(fileURLToPath(import.meta.url))
 
+/**
+ * Finds the sampling strategy plugin of a name: `random`, `evolution` (when
+ * `@naskit/strategy-evolution` is installed), an installed package or a module path, with the
+ * resolver `naskit search --strategy` uses (`@naskit/core/node`); `extra` holds plugins a host
+ * already has, by name.
+ */
 export async function resolveSamplingStrategy(
   name: string,
   extra: Record<string, StrategyPlugin> = {},

@@ -1,6 +1,12 @@
 import { type Arch, NaskitError, type SearchSpace } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
-import { BatchNorm, type BuildOptions, Module, type NamedVariable } from './trainer'
+import {
+  type BatchNorm,
+  type BuildOptions,
+  batchNorms,
+  Module,
+  type NamedVariable,
+} from './trainer'
 
 /** The space families a supernet can be built for. */
 export type SupernetKind = 'nb201' | 'chain' | 'nasnet'
@@ -24,32 +30,25 @@ export class ModuleList extends Module {
   }
 }
 
-/** Walks an object graph and collects every trainer `BatchNorm` reachable through properties. */
-export function findBatchNorms(root: object): BatchNorm[] {
-  const out: BatchNorm[] = []
-  const seen = new Set<object>()
-  const visit = (v: unknown): void => {
-    if (v === null || typeof v !== 'object' || seen.has(v)) return
-    if (v instanceof tf.Tensor || ArrayBuffer.isView(v)) return
-    seen.add(v)
-    if (v instanceof BatchNorm) {
-      out.push(v)
-      return
-    }
-    if (v instanceof Map) {
-      for (const x of v.values()) visit(x)
-      return
-    }
-    for (const x of Object.values(v)) visit(x)
-  }
-  visit(root)
-  return out
+/**
+ * When a supernet splits during training (a few-shot supernet into its copies): after
+ * `epoch` completed epochs the trainer calls {@link Supernet.splitNow}, and its learning rate,
+ * annealed to the floor by then, runs a second cosine cycle from `learningRate`.
+ */
+export interface SupernetSplit {
+  /** Completed training epochs after which the supernet splits. */
+  epoch: number
+  /** Where the second cycle starts. @default 0.4 × the trainer's learningRate */
+  learningRate?: number
 }
 
 /**
  * A weight-sharing supernet: one set of weights per (layer or edge, op), widths sharing the
  * widest layer's weights through channel slices. `forward(x, arch)` runs only the operations
  * that the architecture selects, so training a sampled architecture updates only its path.
+ *
+ * A supernet may split during training ({@link Supernet.splitPlan}); the trainer drives it
+ * through these methods alone, which do nothing for a supernet that never splits.
  */
 export abstract class Supernet {
   abstract readonly kind: SupernetKind
@@ -97,9 +96,25 @@ export abstract class Supernet {
 
   /** The batch norms of the supernet (recalibrated per candidate before evaluation). */
   batchNorms(): BatchNorm[] {
-    if (this.bnCache === null) this.bnCache = findBatchNorms(this.root)
+    if (this.bnCache === null) this.bnCache = batchNorms(this.root)
     return this.bnCache
   }
+
+  /** When this supernet splits during training, or null (the default: it never does). */
+  splitPlan(): SupernetSplit | null {
+    return null
+  }
+
+  /** True once the supernet has split (always false for one that never splits). */
+  get isSplit(): boolean {
+    return false
+  }
+
+  /** Splits the supernet now, its trained weights copied into every part; idempotent. */
+  splitNow(): void {}
+
+  /** Marks the supernet as split without copying (its weights come from a checkpoint). */
+  markSplit(): void {}
 
   /** Releases every variable of the supernet. */
   dispose(): void {

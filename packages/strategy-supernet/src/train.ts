@@ -1,11 +1,24 @@
-import { type Arch, type JsonValue, NaskitError, Rng } from '@naskit/core'
+import {
+  type Arch,
+  bytesToFloat32,
+  float32ToBytes,
+  type JsonValue,
+  NaskitError,
+  Rng,
+} from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
-import { FewShotSupernet } from './fewshot'
-import { PathSgd } from './optimizer'
 import { type ArchSampler, createSampler, type SamplerKind } from './sampler'
 import type { Supernet } from './supernet'
-import { batches, cosineLearningRate, createDataRng, type SplitView } from './trainer'
-import { loadWeights, saveWeights, toBytes, toFloats } from './weights'
+import {
+  batches,
+  clipByGlobalNorm,
+  cosineLearningRate,
+  MomentumSgd,
+  type SplitView,
+  withWeightDecay,
+  yieldToEventLoop,
+} from './trainer'
+import { loadWeights, saveWeights } from './weights'
 
 /** Options of single-path one-shot training. */
 export interface SupernetTrainOptions {
@@ -79,7 +92,6 @@ export interface TrainCheckpoint {
   blobs: Record<string, Uint8Array>
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 const OPT_PREFIX = 'optimizer/'
 const AVG_PREFIX = 'average/'
 
@@ -90,9 +102,13 @@ const AVG_PREFIX = 'average/'
  */
 export class SupernetTrainer {
   readonly sampler: ArchSampler
-  private readonly opt: PathSgd
+  /** The trainer's generator: the sampler's and each epoch's batch order are forks of it. */
+  private readonly rng: Rng
+  private readonly opt: MomentumSgd
   private readonly varsByPath: Map<string, tf.Variable>
-  private readonly pathOf: Map<string, string>
+  /** Stable path names of the trainable variables, and their index by tfjs name. */
+  private readonly pathNames: string[]
+  private readonly indexOf: Map<string, number>
   private readonly trainable: tf.Variable[]
   /** Completed epochs. */
   epoch = 0
@@ -148,10 +164,11 @@ export class SupernetTrainer {
           `averageFrom must be an integer epoch within [1, epochs = ${this.o.epochs}], got ${from}.`,
         )
       }
-      if (supernet instanceof FewShotSupernet && from <= supernet.options.splitEpoch) {
+      const split = supernet.splitPlan()
+      if (split !== null && from <= split.epoch) {
         throw new NaskitError(
           'E_BAD_OPTIONS',
-          `averageFrom (${from}) must come after the few-shot split (epoch ${supernet.options.splitEpoch}): the copies only exist from then on.`,
+          `averageFrom (${from}) must come after the few-shot split (epoch ${split.epoch}): the copies only exist from then on.`,
         )
       }
     }
@@ -161,16 +178,21 @@ export class SupernetTrainer {
         `The training data has ${this.data.indices.length} images, fewer than one batch of ${this.o.batchSize}; lower batchSize or use more data.`,
       )
     }
+    this.rng = new Rng(this.o.seed)
     const s = options.sampler ?? 'uniform'
     this.sampler =
       typeof s === 'string'
-        ? createSampler(s, supernet.space, new Rng(this.o.seed).fork('supernet:sampler'))
+        ? createSampler(s, supernet.space, this.rng.fork('supernet:sampler'))
         : s
-    this.opt = new PathSgd(this.o.learningRate, this.o.momentum)
     const named = supernet.namedVariables().filter((v) => v.trainable)
     this.varsByPath = new Map(named.map((v) => [v.name, v.variable]))
-    this.pathOf = new Map(named.map((v) => [v.variable.name, v.name]))
+    this.pathNames = named.map((v) => v.name)
+    this.indexOf = new Map(named.map((v, i) => [v.variable.name, i]))
     this.trainable = named.map((v) => v.variable)
+    this.opt = new MomentumSgd(this.trainable, {
+      learningRate: this.o.learningRate,
+      momentum: this.o.momentum,
+    })
   }
 
   /** Steps of one epoch (incomplete last batches are dropped). */
@@ -184,17 +206,17 @@ export class SupernetTrainer {
 
   /**
    * The learning rate of a step: a cosine from `learningRate` down to `minLearningRate` over
-   * the run; for a few-shot supernet one cycle up to the split, and a second one from the
-   * split's learning rate over the rest.
+   * the run; for a supernet that splits (few-shot), one cycle up to the split, and a second
+   * one from the split's learning rate over the rest.
    */
   learningRateAt(step: number): number {
     const { learningRate: lr, minLearningRate: floor } = this.o
-    const sn = this.supernet
-    if (sn instanceof FewShotSupernet) {
-      const splitStep = sn.options.splitEpoch * this.stepsPerEpoch
+    const split = this.supernet.splitPlan()
+    if (split !== null) {
+      const splitStep = split.epoch * this.stepsPerEpoch
       if (splitStep > 0 && splitStep < this.totalSteps) {
         if (step < splitStep) return cosineLearningRate(lr, floor, step, splitStep)
-        const restart = Math.max(floor, sn.options.learningRate ?? 0.4 * lr)
+        const restart = Math.max(floor, split.learningRate ?? 0.4 * lr)
         return cosineLearningRate(restart, floor, step - splitStep, this.totalSteps - splitStep)
       }
     }
@@ -207,7 +229,8 @@ export class SupernetTrainer {
     this.opt.learningRate = this.learningRateAt(this.step)
     return tf.tidy(() => {
       const labels = tf.oneHot(y, this.supernet.numClasses)
-      const sum = new Map<string, tf.Tensor>()
+      // gradients by variable index, in the order the paths first reached them
+      const sum = new Map<number, tf.Tensor>()
       let loss = 0
       for (const arch of archs) {
         const { value, grads } = tf.variableGrads(
@@ -220,26 +243,24 @@ export class SupernetTrainer {
         )
         loss += value.dataSync()[0] as number
         for (const [name, g] of Object.entries(grads)) {
-          const path = this.pathOf.get(name)
-          if (path === undefined) continue
-          const prev = sum.get(path)
-          sum.set(path, prev === undefined ? g : tf.add(prev, g))
+          const i = this.indexOf.get(name)
+          if (i === undefined) continue
+          const prev = sum.get(i)
+          sum.set(i, prev === undefined ? g : tf.add(prev, g))
         }
       }
       loss /= archs.length
       if (!Number.isFinite(loss) || loss > this.o.divergenceThreshold) return loss
-      let grads = sum
-      if (wd > 0) {
-        grads = new Map(
-          [...sum].map(([p, g]) => [p, tf.add(g, tf.mul(this.varsByPath.get(p)!, wd))]),
-        )
-      }
-      if (clip > 0 && grads.size > 0) {
-        const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))))
-        const factor = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)))
-        grads = new Map([...grads].map(([p, g]) => [p, tf.mul(g, factor)]))
-      }
-      this.opt.step(this.varsByPath, grads)
+      const used = [...sum.keys()]
+      const clipped = clipByGlobalNorm(
+        used.map((i) => withWeightDecay(sum.get(i)!, this.trainable[i]!, wd)),
+        clip,
+      )
+      const perVariable: Array<tf.Tensor | undefined> = this.trainable.map(() => undefined)
+      used.forEach((i, k) => {
+        perVariable[i] = clipped[k]
+      })
+      this.opt.step(perVariable)
       return loss
     })
   }
@@ -249,10 +270,10 @@ export class SupernetTrainer {
     const start = performance.now()
     let stoppedEarly = false
     const group = this.sampler.group
+    const split = this.supernet.splitPlan()
     outer: while (this.epoch < this.o.epochs) {
-      const sn = this.supernet
-      if (sn instanceof FewShotSupernet && this.epoch >= sn.options.splitEpoch) sn.splitNow()
-      const rng = createDataRng(this.o.seed * 1000 + this.epoch + 1)
+      if (split !== null && this.epoch >= split.epoch) this.supernet.splitNow()
+      const rng = this.rng.fork(`supernet:batches:${this.epoch}`)
       let stepInEpoch = 0
       const firstStep = this.step - this.epoch * this.stepsPerEpoch
       for (const batch of batches(this.data, {
@@ -346,8 +367,9 @@ export class SupernetTrainer {
   /** The training state and the supernet's weights and momentum buffers. */
   checkpoint(): TrainCheckpoint {
     const blobs = saveWeights(this.supernet)
-    for (const [name, bytes] of Object.entries(this.opt.state())) blobs[OPT_PREFIX + name] = bytes
-    for (const [path, avg] of this.average) blobs[AVG_PREFIX + path] = toBytes(avg)
+    for (const [i, values] of this.opt.state())
+      blobs[OPT_PREFIX + this.pathNames[i]] = float32ToBytes(values)
+    for (const [path, avg] of this.average) blobs[AVG_PREFIX + path] = float32ToBytes(avg)
     return {
       state: {
         epoch: this.epoch,
@@ -355,7 +377,7 @@ export class SupernetTrainer {
         paths: this.paths,
         images: this.images,
         sampler: this.sampler.state(),
-        split: this.supernet instanceof FewShotSupernet && this.supernet.isSplit,
+        split: this.supernet.isSplit,
         averageCount: this.averageCount,
         averaged: this.averaged,
       },
@@ -378,12 +400,14 @@ export class SupernetTrainer {
     if (!s || typeof s.epoch !== 'number' || typeof s.step !== 'number' || s.sampler === undefined)
       throw new NaskitError('E_BAD_STATE', 'Not a supernet training checkpoint.')
     const weights: Record<string, Uint8Array> = {}
-    const buffers: Record<string, Uint8Array> = {}
+    const buffers = new Map<number, Float32Array>()
     const average = new Map<string, Float32Array>()
     for (const [name, bytes] of Object.entries(cp.blobs)) {
-      if (name.startsWith(OPT_PREFIX)) buffers[name.slice(OPT_PREFIX.length)] = bytes
-      else if (name.startsWith(AVG_PREFIX))
-        average.set(name.slice(AVG_PREFIX.length), toFloats(bytes))
+      if (name.startsWith(OPT_PREFIX)) {
+        const i = this.pathNames.indexOf(name.slice(OPT_PREFIX.length))
+        if (i >= 0) buffers.set(i, bytesToFloat32(bytes))
+      } else if (name.startsWith(AVG_PREFIX))
+        average.set(name.slice(AVG_PREFIX.length), bytesToFloat32(bytes))
       else weights[name] = bytes
     }
     const averageCount = s.averageCount ?? 0
@@ -397,8 +421,8 @@ export class SupernetTrainer {
       }
     }
     loadWeights(this.supernet, weights)
-    if (s.split === true && this.supernet instanceof FewShotSupernet) this.supernet.markSplit()
-    this.opt.restore(buffers, this.varsByPath)
+    if (s.split === true) this.supernet.markSplit()
+    this.opt.restore(buffers)
     this.sampler.restore(s.sampler)
     this.epoch = s.epoch
     this.step = s.step

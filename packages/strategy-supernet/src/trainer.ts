@@ -1,11 +1,14 @@
 /**
  * The pieces of @naskit/trainer-tfjs this package builds on, in one place: the op library,
- * the model builders, datasets, the training helpers and backend selection.
+ * the model builders, datasets, the training loop and its optimisation tools (optimizers,
+ * weight decay, clipping, the cosine schedule, batch-norm recalibration) and backend selection.
  */
 export {
-  BatchNorm,
   batches,
+  batchNorms,
   buildNetwork,
+  chainChannels,
+  clipByGlobalNorm,
   cosineLearningRate,
   createOp,
   createRng as createDataRng,
@@ -17,15 +20,20 @@ export {
   Linear,
   loadFashionMnist,
   loadMnist,
+  MomentumSgd,
   Module,
   Nb201Network,
+  recalibrateBatchNorms,
   selectBackend,
   splitDataset,
   Stem,
   trainNetwork,
+  withWeightDecay,
+  yieldToEventLoop,
 } from '@naskit/trainer-tfjs'
 export type {
   BackendChoice,
+  BatchNorm,
   BuildOptions,
   Dataset,
   EdgeFactory,

@@ -1,20 +1,12 @@
-import { NaskitError } from '@naskit/core'
+import { bytesToFloat32, float32ToBytes, NaskitError } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import type { Supernet } from './supernet'
-
-/** A copy of float32 values as bytes. */
-export const toBytes = (data: Float32Array): Uint8Array =>
-  new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
-
-/** A copy of bytes as float32 values. */
-export const toFloats = (bytes: Uint8Array): Float32Array =>
-  new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
 
 /** Every variable of a supernet (weights and batch-norm statistics) as float32 bytes by path. */
 export function saveWeights(supernet: Supernet): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {}
   for (const v of supernet.namedVariables())
-    out[v.name] = toBytes(v.variable.dataSync() as Float32Array)
+    out[v.name] = float32ToBytes(v.variable.dataSync() as Float32Array)
   return out
 }
 
@@ -35,6 +27,6 @@ export function loadWeights(supernet: Supernet, blobs: Record<string, Uint8Array
   }
   for (const v of vars) {
     const bytes = blobs[v.name] as Uint8Array
-    tf.tidy(() => v.variable.assign(tf.tensor(toFloats(bytes), v.variable.shape)))
+    tf.tidy(() => v.variable.assign(tf.tensor(bytesToFloat32(bytes), v.variable.shape)))
   }
 }

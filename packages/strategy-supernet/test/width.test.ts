@@ -1,8 +1,8 @@
 import { chainSpace, dartsSpace, nasnetSpace, Rng } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ChainSupernet, chainChannels, createSupernet, NasnetSupernet } from '../src/index'
-import { buildNetwork } from '../src/trainer'
+import { ChainSupernet, createSupernet, NasnetSupernet } from '../src/index'
+import { buildNetwork, chainChannels } from '../src/trainer'
 import { maxAbsDiff, useBackend } from './helpers'
 
 const chain = chainSpace({

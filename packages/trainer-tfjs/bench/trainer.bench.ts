@@ -86,8 +86,8 @@ async function loopVersusFit() {
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(ys, 'int32'), 10))
   const fitOptimizer = tf.train.momentum(learningRate, momentum)
   mFit.compile({ optimizer: fitOptimizer, loss: softmaxLoss })
-  // Our loop with the options that match fit: the same optimizer, no weight decay, no
-  // clipping, constant learning rate.
+  // Our loop with the options that match fit: the same update rule (momentum SGD), no weight
+  // decay, no clipping, constant learning rate.
   const loopOptions = {
     epochs: 1,
     batchSize,

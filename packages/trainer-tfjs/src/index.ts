@@ -31,7 +31,7 @@ export type {
   SplitOptions,
   Splits,
 } from './data/index.js'
-export { hasErrorCode, NaskitError } from './errors.js'
+export { NaskitError } from './errors.js'
 export type { TrainerErrorCode } from './errors.js'
 export {
   avgPoolInputGrad,
@@ -48,6 +48,7 @@ export {
   buildNetwork,
   CHAIN_OPS,
   ChainNetwork,
+  chainChannels,
   DARTS_OPS,
   DartsCell,
   DartsNetwork,
@@ -113,7 +114,9 @@ export type { BatchNormOptions, InitContext, NamedVariable, OpName, OpSpec } fro
 export { createRng, shuffleInPlace } from './rng.js'
 export type { Rng } from './rng.js'
 export {
+  Adam,
   backendMemoryLimit,
+  clipByGlobalNorm,
   cosineLearningRate,
   disposeOptimizer,
   estimateMemory,
@@ -121,6 +124,7 @@ export {
   inferenceBatchWithin,
   inferenceBytesPerImage,
   loadNetwork,
+  MomentumSgd,
   measureFootprint,
   measureLatency,
   saveNetwork,
@@ -128,17 +132,20 @@ export {
   trainingBytesPerImage,
   trainNetwork,
   WASM_MEMORY_MAXIMUM,
+  withWeightDecay,
+  yieldToEventLoop,
 } from './train/index.js'
 export type {
-  EvalContext,
-  Evaluator,
+  AdamOptions,
   MemoryEstimate,
   MemoryEstimateOptions,
-  Metrics,
+  MomentumSgdOptions,
   NetworkFootprint,
   NaskitTopology,
   OptimizerName,
   SavedModelInfo,
+  TfjsEvalContext,
+  TfjsEvaluator,
   TfjsEvaluatorOptions,
   Trainable,
   TrainOptions,

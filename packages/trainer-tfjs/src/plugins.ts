@@ -1,14 +1,14 @@
 import {
+  BUILT_IN_SPACE_NAMES,
+  builtInKind,
   defineEvaluator,
   type EvaluatorPlugin,
   type InferOptions,
   type Logger,
   option,
+  type SearchSpace,
 } from '@naskit/core'
-import type { SpaceName } from './models/index.js'
 import { tfjsEvaluator } from './train/evaluator.js'
-
-const SPACE_KINDS: readonly string[] = ['chain', 'nasnet', 'nb201', 'darts']
 
 const trainingOptions = {
   epochs: option.int({
@@ -64,10 +64,10 @@ const trainingOptions = {
   }),
 }
 
-function supports(space: { kind?: string | undefined; name: string }): true | string {
-  return space.kind !== undefined && SPACE_KINDS.includes(space.kind)
+function supports(space: Pick<SearchSpace, 'kind' | 'name'>): true | string {
+  return builtInKind(space) !== null
     ? true
-    : `the tfjs trainer builds networks for the built-in spaces (${SPACE_KINDS.join(', ')}); space "${space.name}" is of kind ${space.kind ?? '(none)'}`
+    : `the tfjs trainer builds networks for the built-in spaces (${BUILT_IN_SPACE_NAMES.join(', ')}); space "${space.name}" is of kind ${space.kind ?? '(none)'}`
 }
 
 type DatasetName = 'mnist' | 'fashion-mnist'
@@ -75,16 +75,15 @@ type DatasetName = 'mnist' | 'fashion-mnist'
 /** What the runner creates an evaluator with. */
 interface CreateArgs {
   options: InferOptions<typeof trainingOptions>
-  space: { kind?: string | undefined }
+  space: Pick<SearchSpace, 'kind'>
   log: Logger
 }
 
 function createTfjs({ options, space, log }: CreateArgs, dataset: DatasetName) {
-  const kind = space.kind as SpaceName
   const C = options.baseChannels
   return tfjsEvaluator({
     dataset,
-    space: kind,
+    space: builtInKind(space) ?? undefined,
     epochs: options.epochs,
     batchSize: options.batchSize,
     optimizer: options.optimizer,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { requestedBackend, selectBackend } from '../src/backend.js'
-import { hasErrorCode } from '../src/errors.js'
+import { isNaskitError } from '@naskit/core'
 
 const failing = (msg: string) => async (): Promise<string> => {
   throw new Error(msg)
@@ -78,7 +78,7 @@ describe('selectBackend', () => {
   it('rejects unknown names with E_BAD_OPTIONS', async () => {
     await expect(
       selectBackend({ activate: false, log: false, env: { NASKIT_BACKEND: 'tpu' } }),
-    ).rejects.toSatisfy((e) => hasErrorCode(e, 'E_BAD_OPTIONS'))
+    ).rejects.toSatisfy((e) => isNaskitError(e, 'E_BAD_OPTIONS'))
   })
 
   it('a specific backend that cannot load fails with E_BACKEND_UNAVAILABLE (no fallback)', async () => {
@@ -88,7 +88,7 @@ describe('selectBackend', () => {
       log: false,
       loaders: { 'tensorflow-gpu': failing('libcudart.so not found') },
     }).catch((e: unknown) => e)
-    expect(hasErrorCode(err, 'E_BACKEND_UNAVAILABLE')).toBe(true)
+    expect(isNaskitError(err, 'E_BACKEND_UNAVAILABLE')).toBe(true)
     expect(String((err as Error).message)).toContain('libcudart.so not found')
   })
 

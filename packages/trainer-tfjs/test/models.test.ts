@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hasErrorCode } from '../src/errors.js'
+import { isNaskitError } from '@naskit/core'
 import { buildNetwork, type DartsArch, inferSpace } from '../src/models/index.js'
 import { useCpu, useWasm } from './helpers.js'
 
@@ -124,7 +124,7 @@ describe('model builders', () => {
       } catch (e) {
         err = e
       }
-      expect(hasErrorCode(err, 'E_INVALID_ARCH')).toBe(true)
+      expect(isNaskitError(err, 'E_INVALID_ARCH')).toBe(true)
     }
   })
 })

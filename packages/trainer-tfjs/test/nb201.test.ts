@@ -3,8 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hasErrorCode } from '../src/errors.js'
-import { nb201FromString, nb201ToString } from '@naskit/core'
+import { isNaskitError, nb201FromString, nb201ToString } from '@naskit/core'
 import { Nb201Network, validateNb201 } from '../src/models/nb201.js'
 import { useCpu, useWasm } from './helpers.js'
 
@@ -102,6 +101,6 @@ describe('NAS-Bench-201 network', () => {
     } catch (e) {
       err = e
     }
-    expect(hasErrorCode(err, 'E_INVALID_ARCH')).toBe(true)
+    expect(isNaskitError(err, 'E_INVALID_ARCH')).toBe(true)
   })
 })

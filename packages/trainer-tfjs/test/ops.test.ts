@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hasErrorCode } from '../src/errors.js'
+import { isNaskitError } from '@naskit/core'
 import {
   avgPoolExcludePad,
   BatchNorm,
@@ -259,6 +259,6 @@ describe('op library', () => {
     } catch (e) {
       err = e
     }
-    expect(hasErrorCode(err, 'E_UNKNOWN_OP')).toBe(true)
+    expect(isNaskitError(err, 'E_UNKNOWN_OP')).toBe(true)
   })
 })

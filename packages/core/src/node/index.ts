@@ -1,7 +1,8 @@
 /**
  * `@naskit/core/node`: finding and loading plugins on Node.js (packages by name, module paths,
- * TypeScript files). Hosts such as `@naskit/runner` and `@naskit/benchmarks` use it, and so can
- * yours; the main entry of `@naskit/core` stays free of Node built-ins.
+ * TypeScript files) and starting worker threads. Hosts such as `@naskit/runner` and
+ * `@naskit/benchmarks` use it, and so can yours; the main entry of `@naskit/core` stays free of
+ * Node built-ins.
  */
 export {
   CORE_DIR,
@@ -36,3 +37,9 @@ export {
   type StrategyListing,
   type StrategyPackageInfo,
 } from './resolve'
+export {
+  startWorker,
+  type WorkerEntryOptions,
+  type WorkerLaunch,
+  workerLaunch,
+} from './worker'

@@ -8,7 +8,8 @@ import { NaskitError } from '../errors'
 import type { JsonValue } from '../json'
 import { option } from '../options'
 import { Rng } from '../rng'
-import type { Arch } from '../space/types'
+import { DEFAULT_ENUMERATE_LIMIT } from '../space/space'
+import { createUnseenSampler } from './unseen'
 
 const options = {
   maxRejections: option.int({
@@ -18,7 +19,7 @@ const options = {
       'Samples drawn per candidate before falling back to enumerating the unseen architectures.',
   }),
   enumerateLimit: option.int({
-    default: 1_000_000,
+    default: DEFAULT_ENUMERATE_LIMIT,
     min: 1,
     description: 'Largest space that is enumerated to find the last unseen architectures.',
   }),
@@ -35,52 +36,15 @@ export const randomStrategy = defineStrategy({
   options,
   create({ space, rng: initialRng, options }): SamplingStrategy {
     let rng = initialRng
-    let seen = new Set<string>()
-    let order: string[] = []
-    let remaining: Arch[] | null = null
-    const size = space.size()
-    const finite = typeof size === 'bigint'
-
-    const isExhausted = () => finite && BigInt(seen.size) >= (size as bigint)
-
-    const remember = (key: string) => {
-      seen.add(key)
-      order.push(key)
-    }
-
-    const fromEnumeration = (): Arch | null => {
-      if (!finite || (size as bigint) > BigInt(options.enumerateLimit)) return null
-      if (remaining === null) {
-        remaining = []
-        for (const a of space.enumerate({ limit: options.enumerateLimit }))
-          if (!seen.has(space.key(a))) remaining.push(a)
-      }
-      while (remaining.length > 0) {
-        // order-preserving removal, so that a restored strategy rebuilds the same list
-        const a = remaining.splice(rng.int(remaining.length), 1)[0] as Arch
-        if (!seen.has(space.key(a))) return a
-      }
-      return null
-    }
+    const unseen = createUnseenSampler(space, options)
 
     return {
       ask(n: number): Proposal[] {
         const out: Proposal[] = []
-        while (out.length < n && !isExhausted()) {
-          let found: Arch | null = null
-          if (remaining === null) {
-            for (let t = 0; t < options.maxRejections; t++) {
-              const a = space.sample(rng)
-              if (!seen.has(space.key(a))) {
-                found = a
-                break
-              }
-            }
-          }
-          if (found === null) found = fromEnumeration()
-          if (found === null) break
-          remember(space.key(found))
-          out.push({ arch: found })
+        while (out.length < n) {
+          const arch = unseen.draw(rng)
+          if (arch === null) break
+          out.push({ arch })
         }
         return out
       },
@@ -88,17 +52,10 @@ export const randomStrategy = defineStrategy({
         // random search does not learn
       },
       status(): StrategyStatus {
-        if (isExhausted()) {
-          return {
-            done: true,
-            reason: 'exhausted',
-            message: `Space exhausted: all ${size.toString()} architectures of "${space.name}" were proposed.`,
-          }
-        }
-        return { done: false }
+        return unseen.status()
       },
       state(): JsonValue {
-        return { version: 1, rng: rng.state(), seen: order, enumerating: remaining !== null }
+        return { version: 1, rng: rng.state(), ...unseen.state() }
       },
       restore(state: JsonValue) {
         const s = state as {
@@ -118,14 +75,7 @@ export const randomStrategy = defineStrategy({
           )
         }
         rng = Rng.fromState(s.rng)
-        order = [...(s.seen as string[])]
-        seen = new Set(order)
-        remaining = null
-        if (s.enumerating === true) {
-          remaining = []
-          for (const a of space.enumerate({ limit: options.enumerateLimit }))
-            if (!seen.has(space.key(a))) remaining.push(a)
-        }
+        unseen.restore({ seen: s.seen, enumerating: s.enumerating === true })
       },
     }
   },

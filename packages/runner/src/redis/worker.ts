@@ -3,8 +3,8 @@ import type { Logger } from '@naskit/core'
 import { NaskitError, SearchSpace } from '@naskit/core'
 import type { Job, Worker } from 'bullmq'
 import { canonicalJson } from '../canonical'
-import { type Executor, InlineExecutor, ThreadExecutor } from '../executor'
-import { type LoadedEvaluator, loadEvaluator } from '../plugins'
+import { type Executor, localExecutor } from '../executor'
+import { type LoadedEvaluator, loadEvaluator, pluginVersion } from '../plugins'
 import {
   type ConnectionWatch,
   connectionOptions,
@@ -59,10 +59,6 @@ interface Context {
 
 const silent: Logger = { info() {}, warn() {} }
 
-function versionOf(loaded: LoadedEvaluator): string | null {
-  return loaded.ref?.version ?? loaded.plugin.version ?? null
-}
-
 /**
  * Takes trial jobs from a Redis queue and evaluates them: the evaluator named in each job is
  * loaded here (by built-in name, package name or path) and must have the coordinator's
@@ -116,7 +112,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     const known = contexts.get(key)
     if (known) return known
     const loaded = await loadEvaluator(data.evaluator.spec, cwd)
-    const mine = versionOf(loaded)
+    const mine = pluginVersion(loaded)
     if (data.evaluator.version !== null && mine !== data.evaluator.version) {
       throw new NaskitError(
         'E_VERSION_MISMATCH',
@@ -129,24 +125,13 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
       await c.executor.close()
     }
     const space = SearchSpace.fromJSON(data.space)
-    const executor: Executor =
-      loaded.plugin.cost === 'expensive' && loaded.ref
-        ? new ThreadExecutor({
-            ref: loaded.ref,
-            options: data.evaluator.options,
-            space,
-            seed: data.seed,
-            log,
-            slots: concurrency,
-          })
-        : new InlineExecutor({
-            plugin: loaded.plugin,
-            options: data.evaluator.options,
-            space,
-            seed: data.seed,
-            log,
-            slots: concurrency,
-          })
+    const executor = localExecutor(loaded, loaded.plugin.cost === 'expensive', {
+      options: data.evaluator.options,
+      space,
+      seed: data.seed,
+      log,
+      slots: concurrency,
+    })
     await executor.start()
     const context = { key, loaded, executor }
     contexts.set(key, context)

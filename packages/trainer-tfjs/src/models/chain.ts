@@ -69,8 +69,16 @@ function reductionLayers(depth: number, mode: ChainOptions['downsample']): Set<n
 }
 
 /**
+ * Channels of a chain network's first stage for a width multiplier: base × multiplier rounded
+ * to a multiple of 4, at least 4.
+ */
+export function chainChannels(base: number, widthMultiplier: number): number {
+  return Math.max(4, Math.round((base * widthMultiplier) / 4) * 4)
+}
+
+/**
  * The chain network: input resized to the resolution, a 3×3 stem to
- * round(base × width multiplier) channels, the layers in sequence (a reduction layer runs
+ * {@link chainChannels}(base, width multiplier) channels, the layers in sequence (a reduction layer runs
  * its op with stride 2 and doubles the channels), global average pooling, classifier.
  */
 export class ChainNetwork extends Network {
@@ -88,7 +96,7 @@ export class ChainNetwork extends Network {
         ? arch.resolution
         : options.resolution
     const base = options.baseChannels ?? 16
-    let c = Math.max(4, Math.round((base * arch.width_multiplier) / 4) * 4)
+    let c = chainChannels(base, arch.width_multiplier)
     this.stem = this.addModule('stem', new Stem(ctx, this.inputShape[2], c))
     const reduce = reductionLayers(arch.layers.length, options.downsample ?? 'thirds')
     arch.layers.forEach((l, i) => {

@@ -1,3 +1,4 @@
+import { type BuiltInSpaceName, builtInKindOfArch } from '@naskit/core'
 import { NaskitError } from '../errors.js'
 import { ChainNetwork, type ChainArch, type ChainOptions } from './chain.js'
 import { type DartsArch, DartsNetwork, type DartsOptions } from './darts.js'
@@ -5,7 +6,8 @@ import { type NasnetArch, NasnetNetwork, type NasnetOptions } from './nasnet.js'
 import { type Nb201Arch, Nb201Network, type Nb201Options } from './nb201.js'
 import type { Network } from './network.js'
 
-export type SpaceName = 'chain' | 'nasnet' | 'nb201' | 'darts'
+/** The built-in spaces the trainer builds networks for (core's names). */
+export type SpaceName = BuiltInSpaceName
 
 export interface BuildOptions {
   numClasses?: number
@@ -17,13 +19,13 @@ export interface BuildOptions {
   darts?: Omit<DartsOptions, 'numClasses' | 'inputShape' | 'seed'>
 }
 
-/** Infers the built-in space from the shape of an architecture value. */
+/**
+ * The built-in space of an architecture value, from its shape (core's `builtInKindOfArch`);
+ * `E_INVALID_ARCH` when it has the shape of none.
+ */
 export function inferSpace(arch: unknown): SpaceName {
-  const a = arch as Record<string, unknown>
-  if (a && Array.isArray(a.layers)) return 'chain'
-  if (a && Array.isArray(a.blocks)) return 'nasnet'
-  if (a && typeof a.cell === 'object') return 'nb201'
-  if (a && typeof a.normal === 'object' && typeof a.reduce === 'object') return 'darts'
+  const kind = builtInKindOfArch(arch)
+  if (kind !== null) return kind
   throw new NaskitError(
     'E_INVALID_ARCH',
     'Cannot tell the search space of this architecture (expected chain, nasnet, nb201 or darts values)',
@@ -57,7 +59,7 @@ export function buildNetwork(
   }
 }
 
-export { CHAIN_OPS, ChainNetwork, validateChain } from './chain.js'
+export { CHAIN_OPS, ChainNetwork, chainChannels, validateChain } from './chain.js'
 export type { ChainArch, ChainOptions } from './chain.js'
 export { DARTS_OPS, DartsCell, DartsNetwork, validateDarts, validateDartsCell } from './darts.js'
 export type { DartsArch, DartsCellGenotype, DartsEdgeFactory, DartsOptions } from './darts.js'

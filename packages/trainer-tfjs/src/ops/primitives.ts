@@ -186,10 +186,11 @@ export interface BatchNormOptions {
  * dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), dγ = Σ dy · x̂, dβ = Σ dy), which takes a
  * third of the kernels that differentiating through the batch moments takes.
  *
- * Recalibration (as weight-sharing supernets need before evaluating a sub-network): call
- * `resetRunningStats()`, then run a few training batches with `momentum` set to `null`, which
- * makes the running statistics the exact cumulative average of the batch statistics seen
- * since the reset (PyTorch's `momentum=None`); `recalibrateBatchNorms` does all of it.
+ * Recalibration (as weight-sharing supernets need before evaluating a sub-network): set
+ * `momentum` to `null` and `batchesTracked` to 0 (or call `resetRunningStats()`), then run a
+ * few training batches: the running statistics become the exact cumulative average of the
+ * batch statistics seen since (PyTorch's `momentum=None`); `recalibrateBatchNorms` does all
+ * of it.
  */
 export class BatchNorm extends Module {
   readonly gamma: tf.Variable | null
@@ -198,11 +199,12 @@ export class BatchNorm extends Module {
   readonly runningVar: tf.Variable
   /**
    * Weight of the new batch in the running averages; `null` gives the cumulative average
-   * of every batch since the last `resetRunningStats()`. May be changed between calls.
+   * of every batch since `batchesTracked` was last 0 (the first such batch replaces the
+   * statistics). May be changed between calls.
    */
   momentum: number | null
   readonly epsilon: number
-  /** Training-mode batches seen since the last reset. */
+  /** Training-mode batches seen since the last reset (set it to 0 to start an average). */
   batchesTracked = 0
 
   constructor(
@@ -234,6 +236,12 @@ export class BatchNorm extends Module {
     const m = this.momentum ?? 1 / this.batchesTracked
     const unbias = count > 1 ? count / (count - 1) : 1
     tf.tidy(() => {
+      if (m === 1) {
+        // the batch replaces the statistics (whatever they held, NaN included)
+        this.runningMean.assign(mean)
+        this.runningVar.assign(tf.mul(variance, unbias))
+        return
+      }
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)))
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, m * unbias)))
     })
@@ -307,11 +315,12 @@ export function batchNorms(root: Module<tf.Tensor>): BatchNorm[] {
 }
 
 /**
- * Recomputes the running statistics of batch norms from a few batches: each is reset, then
- * `run(batch)` is called for every batch (it must apply the network in training mode); the
- * running mean and variance become the exact averages of the per-batch statistics. Batch
- * norms that `run` does not reach keep their reset statistics unless `bns` excludes them.
- * Weights do not change, and each batch norm's momentum is restored afterwards.
+ * Recomputes the running statistics of batch norms from a few batches: `run(batch)` is called
+ * for every batch, inside `tf.tidy` (it must apply the network in training mode), and the
+ * running mean and variance of each batch norm it reaches become the exact averages of its
+ * per-batch statistics (the old ones are forgotten). Batch norms that `run` does not reach
+ * (off a weight-sharing supernet's path) keep their statistics. Weights do not change, and
+ * each batch norm's momentum is restored afterwards. Returns the number of batches run.
  */
 export function recalibrateBatchNorms<B>(
   bns: readonly BatchNorm[],
@@ -322,7 +331,7 @@ export function recalibrateBatchNorms<B>(
   let n = 0
   try {
     for (const bn of bns) {
-      bn.resetRunningStats()
+      bn.batchesTracked = 0
       bn.momentum = null
     }
     for (const b of batchList) {

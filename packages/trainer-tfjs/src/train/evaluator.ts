@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs'
+import type { EvalContext, Evaluator, ExportedModel, Metrics } from '@naskit/core'
 import * as tf from '@tensorflow/tfjs'
 import { type BackendChoice, selectBackend } from '../backend.js'
 import { type Dataset, type SplitOptions, splitDataset } from '../data/dataset.js'
@@ -24,26 +25,24 @@ import {
 } from './memory.js'
 import { evaluateAccuracy, measureLatency, type OptimizerName, trainNetwork } from './trainer.js'
 
-/** The evaluation context given by the runner (the `Evaluator` contract of @naskit/core). */
-export interface EvalContext {
-  trialId: number
-  seed: number
-  fidelity?: { epochs?: number; dataFraction?: number }
-  signal?: AbortSignal
-  progress?(p: { fraction: number; message?: string }): void
-}
+/**
+ * What {@link TfjsEvaluator} reads of core's `EvalContext`: the trial id and seed; the
+ * fidelity, abort signal and progress callback when given. A host's full context fits.
+ */
+export type TfjsEvalContext = Pick<EvalContext, 'trialId' | 'seed'> &
+  Partial<Pick<EvalContext, 'fidelity' | 'signal' | 'progress'>>
 
-export type Metrics = { objective: number; [metric: string]: number | string | boolean | null }
-
-export interface Evaluator {
-  name: string
-  evaluate(arch: unknown, ctx: EvalContext): Promise<Metrics>
+/**
+ * Core's `Evaluator`, callable with a {@link TfjsEvalContext}, that always exports models (as
+ * `tfjs`: model.json + weights).
+ */
+export interface TfjsEvaluator extends Evaluator {
+  evaluate(arch: unknown, ctx: TfjsEvalContext): Promise<Metrics>
   /** Trains as `evaluate` does and saves the model (model.json + weights) into `ctx.dir`. */
   exportModel(
     arch: unknown,
-    ctx: EvalContext & { dir: string; format: string },
-  ): Promise<{ format: 'tfjs'; dir: string; files: string[]; metrics: Metrics }>
-  dispose?(): Promise<void> | void
+    ctx: TfjsEvalContext & { dir: string; format: string },
+  ): Promise<ExportedModel & { format: 'tfjs' }>
 }
 
 export interface TfjsEvaluatorOptions {
@@ -110,7 +109,7 @@ function tooLarge(message: string, details: Record<string, unknown>): NaskitErro
  * FLOPs (multiply-accumulates), median inference latency per batch and training time.
  * Every tensor a trial creates is released when it ends, also when it fails.
  */
-export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
+export function tfjsEvaluator(options: TfjsEvaluatorOptions): TfjsEvaluator {
   let dataset: Dataset | null = null
   let backendName: string | null = null
   let fallbackNoted = false
@@ -134,7 +133,11 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
     return dataset
   }
   /** Trains and measures one architecture; saves the model to `saveTo` when given. */
-  const run = async (arch: unknown, ctx: EvalContext, saveTo: string | null): Promise<Metrics> => {
+  const run = async (
+    arch: unknown,
+    ctx: TfjsEvalContext,
+    saveTo: string | null,
+  ): Promise<Metrics> => {
     if (backendName === null) {
       backendName = (await selectBackend({ backend: options.backend })).backend
     }
@@ -314,8 +317,8 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): Evaluator {
   }
   return {
     name: 'tfjs',
-    evaluate: (arch: unknown, ctx: EvalContext) => run(arch, ctx, null),
-    async exportModel(arch: unknown, ctx: EvalContext & { dir: string; format: string }) {
+    evaluate: (arch: unknown, ctx: TfjsEvalContext) => run(arch, ctx, null),
+    async exportModel(arch: unknown, ctx: TfjsEvalContext & { dir: string; format: string }) {
       if (ctx.format !== 'tfjs') {
         throw new NaskitError(
           'E_BAD_OPTIONS',

@@ -1,5 +1,5 @@
 export { tfjsEvaluator } from './evaluator.js'
-export type { EvalContext, Evaluator, Metrics, TfjsEvaluatorOptions } from './evaluator.js'
+export type { TfjsEvalContext, TfjsEvaluator, TfjsEvaluatorOptions } from './evaluator.js'
 export { loadNetwork, saveNetwork } from './export.js'
 export {
   backendMemoryLimit,
@@ -13,10 +13,13 @@ export {
 export type { MemoryEstimate, MemoryEstimateOptions, NetworkFootprint } from './memory.js'
 export type { NaskitTopology, SavedModelInfo } from './export.js'
 export {
+  Adam,
+  clipByGlobalNorm,
   cosineLearningRate,
   disposeOptimizer,
-  evaluateAccuracy,
-  measureLatency,
-  trainNetwork,
-} from './trainer.js'
+  MomentumSgd,
+  withWeightDecay,
+} from './optim.js'
+export type { AdamOptions, MomentumSgdOptions } from './optim.js'
+export { evaluateAccuracy, measureLatency, trainNetwork, yieldToEventLoop } from './trainer.js'
 export type { OptimizerName, Trainable, TrainOptions, TrainResult } from './trainer.js'

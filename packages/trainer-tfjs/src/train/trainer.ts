@@ -3,6 +3,13 @@ import { batches, type SplitView } from '../data/dataset.js'
 import { NaskitError } from '../errors.js'
 import type { Network } from '../models/network.js'
 import { createRng } from '../rng.js'
+import {
+  Adam,
+  clipByGlobalNorm,
+  cosineLearningRate,
+  MomentumSgd,
+  withWeightDecay,
+} from './optim.js'
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam'
 
@@ -45,14 +52,21 @@ export interface TrainResult {
   imagesPerSecond: number
 }
 
-function makeOptimizer(name: OptimizerName, lr: number, momentum: number): tf.Optimizer {
+/** An update rule of the optimisation module, chosen by name. */
+function makeOptimizer(
+  name: OptimizerName,
+  vars: readonly tf.Variable[],
+  learningRate: number,
+  momentum: number,
+): MomentumSgd | Adam {
   switch (name) {
     case 'sgd':
-      return tf.train.sgd(lr)
+      return new MomentumSgd(vars, { learningRate, momentum: 0 })
     case 'momentum':
-      return tf.train.momentum(lr, momentum)
+      return new MomentumSgd(vars, { learningRate, momentum })
     case 'adam':
-      return tf.train.adam(lr)
+      // ε of tfjs' Adam on float32 backends, which this loop used before
+      return new Adam(vars, { learningRate, epsilon: 1e-7 })
     default:
       throw new NaskitError(
         'E_BAD_OPTIONS',
@@ -61,29 +75,9 @@ function makeOptimizer(name: OptimizerName, lr: number, momentum: number): tf.Op
   }
 }
 
-function setLearningRate(opt: tf.Optimizer, lr: number): void {
-  const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number }
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr)
-  else o.learningRate = lr
-}
-
-/**
- * Disposes an optimizer completely: tfjs 4.22's momentum optimizer keeps its learning-rate
- * scalar after `dispose()`.
- */
-export function disposeOptimizer(opt: tf.Optimizer): void {
-  opt.dispose()
-  const c = (opt as unknown as { c?: tf.Tensor }).c
-  if (c != null && !c.isDisposed) c.dispose()
-}
-
-/** The cosine schedule: lr(t) = min + (lr0 − min)(1 + cos(π t / T)) / 2. */
-export function cosineLearningRate(lr0: number, min: number, step: number, total: number): number {
-  if (total <= 1) return lr0
-  return min + ((lr0 - min) * (1 + Math.cos((Math.PI * step) / total))) / 2
-}
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+/** Lets timers, I/O and progress output run between steps of a long training loop. */
+export const yieldToEventLoop = (): Promise<void> =>
+  new Promise<void>((resolve) => setImmediate(resolve))
 
 function checkAbort(signal?: AbortSignal) {
   if (signal?.aborted) throw new NaskitError('E_ABORTED', 'The trial was aborted')
@@ -109,7 +103,7 @@ export async function trainNetwork(
   const stepsPerEpoch = Math.ceil(data.indices.length / options.batchSize)
   const total = Math.max(1, stepsPerEpoch * options.epochs)
   const vars = net.trainableVariables()
-  const optimizer = makeOptimizer(optName, lr0, options.momentum ?? 0.9)
+  const optimizer = makeOptimizer(optName, vars, lr0, options.momentum ?? 0.9)
   const start = performance.now()
   let step = 0
   let images = 0
@@ -123,7 +117,7 @@ export async function trainNetwork(
       })) {
         checkAbort(options.signal)
         if (schedule === 'cosine')
-          setLearningRate(optimizer, cosineLearningRate(lr0, minLr, step, total))
+          optimizer.learningRate = cosineLearningRate(lr0, minLr, step, total)
         let lossValue: number
         try {
           lossValue = tf.tidy(() => {
@@ -133,22 +127,13 @@ export async function trainNetwork(
               vars,
             )
             // Variables that do not reach the loss (e.g. a cell node whose output is dropped by
-            // `none` edges) get no gradient; the set is the same at every step, so the
-            // optimizer's per-variable state stays aligned.
-            const live = vars.filter((v) => grads[v.name] != null)
-            let gs = live.map((v) => {
-              const g = grads[v.name] as tf.Tensor
-              return wd > 0 ? tf.add(g, tf.mul(v, wd)) : g
+            // `none` edges) get no gradient and are left alone.
+            const decayed = vars.map((v) => {
+              const g = grads[v.name]
+              return g == null ? undefined : withWeightDecay(g, v, wd)
             })
-            if (clip > 0) {
-              const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))))
-              const factor = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)))
-              gs = gs.map((g) => tf.mul(g, factor))
-            }
             const lv = value.dataSync()[0]!
-            if (Number.isFinite(lv) && lv <= limit) {
-              optimizer.applyGradients(live.map((v, i) => ({ name: v.name, tensor: gs[i]! })))
-            }
+            if (Number.isFinite(lv) && lv <= limit) optimizer.step(clipByGlobalNorm(decayed, clip))
             return lv
           })
         } finally {
@@ -169,7 +154,7 @@ export async function trainNetwork(
       }
     }
   } finally {
-    disposeOptimizer(optimizer)
+    optimizer.dispose()
   }
   const trainTimeMs = performance.now() - start
   return {
