@@ -110,7 +110,7 @@ function startLine(e: Extract<RunEvent, { type: 'start' }>): string {
   const verb = e.resumed
     ? `Resuming ${e.dir} (${e.done} trials done${e.rerun > 0 ? `, ${e.rerun} to rerun` : ''})`
     : `Searching into ${e.dir}`
-  return `${verb}: space ${e.space}, strategy ${e.strategy}, evaluator ${e.evaluator} (${e.executor === 'threads' ? `${e.workers} worker threads` : e.executor === 'redis' ? `${e.workers} in flight on the Redis queue` : `${e.workers} in flight, in-process`}).`
+  return `${verb}: space ${e.space}, strategy ${e.strategy}, evaluator ${e.evaluator} (${e.executor === 'threads' ? `${e.workers} worker thread${e.workers === 1 ? '' : 's'}` : e.executor === 'redis' ? `${e.workers} in flight on the Redis queue` : `${e.workers} in flight, in-process`}).`
 }
 
 /** NDJSON: one JSON object per event. */

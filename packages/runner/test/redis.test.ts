@@ -56,9 +56,13 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-function expectOncePerTrial(trials: Array<{ id: number; status: string }>, n: number): void {
+function expectOncePerTrial(
+  trials: Array<{ id: number; status: string; error?: unknown }>,
+  n: number,
+): void {
   expect(trials.map((t) => t.id).sort((a, b) => a - b)).toEqual([...Array(n).keys()])
-  expect(trials.every((t) => t.status === 'ok')).toBe(true)
+  const failed = trials.filter((t) => t.status !== 'ok').map((t) => ({ id: t.id, error: t.error }))
+  expect(failed).toEqual([])
 }
 
 /** In-process workers, stopped by the returned function. */
@@ -166,9 +170,11 @@ describe.skipIf(!haveRedis)('distributed trials on Redis', () => {
     const dir = tmp()
     const logFile = join(dir, 'evals.log')
     writeFileSync(logFile, '')
+    // the lock outlives a live worker's renewal delays on a busy machine; a dead worker's job
+    // is taken over once it expires
     const workers = [0, 1, 2].map((i) =>
       spawnCli(
-        ['worker', '--executor', redis.url, '--lock-ms', '1500', '--name', `proc-${i}`],
+        ['worker', '--executor', redis.url, '--lock-ms', '4000', '--name', `proc-${i}`],
         dir,
       ),
     )
