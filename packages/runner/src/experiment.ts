@@ -10,11 +10,12 @@ import {
   type OneShotStrategy,
   type RankedTrial,
   type SamplingStrategy,
+  isNaskitError,
 } from '@naskit/core'
 import { checkConfigFields, type PreparedConfig, prepareConfig } from './config'
 import { canonicalJson } from './canonical'
 import { createExecutor } from './executor'
-import { acquireLock } from './lock'
+import { acquireLock, type ExperimentLock } from './lock'
 import { runnerVersion } from './modules'
 import { listStrategy, runOneShot } from './one-shot'
 import { pluginVersion } from './plugins'
@@ -70,10 +71,19 @@ function mismatchError(dir: string, diffs: string[], advice: boolean): NaskitErr
   )
 }
 
-/** Reads the stored configuration of an experiment folder (no lock taken). */
+/**
+ * Reads the stored configuration of an experiment folder (no lock taken); undefined when there
+ * is no experiment yet (no store, or one created and stopped before its first commit).
+ */
 export function readExperimentConfig(dir: string): StoredConfig | undefined {
   if (!Store.exists(dir)) return undefined
-  const store = Store.open(dir, { readonly: true })
+  let store: Store
+  try {
+    store = Store.open(dir, { readonly: true })
+  } catch (error) {
+    if (isNaskitError(error, 'E_NO_EXPERIMENT')) return undefined
+    throw error
+  }
   try {
     return store.getMeta<StoredConfig>('config')
   } finally {
@@ -101,26 +111,53 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunExpe
   }
 
   // (a store without a stored config was created, then killed before its first commit: a new experiment)
-  const storedForDir: StoredConfig | undefined = dir ? readExperimentConfig(dir) : undefined
-  const prepared = await prepareConfig(input, storedForDir, baseDir)
-  if (dir === null) dir = defaultOut(baseDir, prepared.space.name, prepared.strategy.plugin.name)
-
-  const diffs = storedForDir ? describeDiff(storedForDir, prepared.config) : []
-  if (diffs.length > 0) {
-    // --new: the new experiment takes the stored configuration with the given changes
-    if (opts.onMismatch === 'new') dir = nextFreeDir(dir)
-    else throw mismatchError(dir, diffs, true)
-  }
-
-  mkdirSync(dir, { recursive: true })
-  const lock = acquireLock(dir)
+  let lock: ExperimentLock | null = null
   let store: Store | null = null
   try {
-    store = Store.open(dir, { create: true })
+    let storedForDir: StoredConfig | undefined
+    if (dir !== null) {
+      try {
+        storedForDir = readExperimentConfig(dir)
+      } catch (error) {
+        if (!isNaskitError(error, 'E_BAD_STORE')) throw error
+        // A store another runner is creating at this moment can look damaged from outside: the
+        // lock decides who runs (E_LOCKED for this one), and only its holder judges the store,
+        // opening it for writing (which rolls back what a killed creator left half-done).
+        mkdirSync(dir, { recursive: true })
+        lock = acquireLock(dir)
+        store = Store.open(dir, { create: true })
+        storedForDir = store.getMeta<StoredConfig>('config')
+      }
+    }
+    const prepared = await prepareConfig(input, storedForDir, baseDir)
+    if (dir === null) dir = defaultOut(baseDir, prepared.space.name, prepared.strategy.plugin.name)
+
+    const diffs = storedForDir ? describeDiff(storedForDir, prepared.config) : []
+    if (diffs.length > 0) {
+      // --new: the new experiment takes the stored configuration with the given changes
+      if (opts.onMismatch === 'new') {
+        dir = nextFreeDir(dir)
+        store?.close()
+        store = null
+        lock?.release()
+        lock = null
+      } else throw mismatchError(dir, diffs, true)
+    }
+
+    mkdirSync(dir, { recursive: true })
+    lock ??= acquireLock(dir)
+    store ??= Store.open(dir, { create: true })
     return await runLocked(opts, dir, store, prepared)
   } finally {
-    store?.close()
-    lock.release()
+    if (store) {
+      try {
+        store.checkpointWal('TRUNCATE')
+      } catch {
+        // the trials are committed in the log either way
+      }
+      store.close()
+    }
+    lock?.release()
   }
 }
 
@@ -264,7 +301,8 @@ async function runLocked(
       executor,
       config,
       rerun,
-      nextId: checkpoint?.nextTrialId ?? 0,
+      // past every stored trial even when the checkpoint's next id lags behind them
+      nextId: store.nextTrialId(),
       elapsed,
       account,
       counts: () => ({ done, failed, best: best.summary() }),

@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises'
 import { NaskitError } from '@naskit/core'
+import { writeOutputFile } from './output-file'
 import { type ExperimentData, numericMetrics, rankTrials, readExperiment } from './report'
 
 /** Formats of `naskit export`. */
@@ -49,6 +49,12 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           evaluator: data.config?.evaluator.name ?? null,
           seed: data.config?.seed ?? null,
           trials: data.trials.length,
+          running: data.running,
+          status: data.status ?? null,
+          createdAt: data.createdAt ?? null,
+          elapsedMs: data.elapsedMs ?? null,
+          versions: data.versions ?? null,
+          config: data.config ?? null,
         },
         trials: rows.map(({ rank, t }) => ({
           rank,
@@ -61,6 +67,22 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           ...(t.error ? { error: t.error } : {}),
           ...(t.timings ? { durationMs: t.timings.durationMs } : {}),
           ...(t.worker ? { worker: t.worker } : {}),
+        })),
+        // every finished trial, by id: a complete backup of the results
+        allTrials: data.trials.map((t) => ({
+          id: t.id,
+          status: t.status,
+          objective: t.objective,
+          key: t.key,
+          arch: t.arch,
+          metrics: t.metrics,
+          error: t.error ?? null,
+          timings: t.timings ?? null,
+          elapsedMs: t.elapsedMs,
+          attempts: t.attempts,
+          worker: t.worker ?? null,
+          ...(t.meta === undefined ? {} : { meta: t.meta }),
+          ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
         })),
       },
       null,
@@ -119,7 +141,8 @@ export async function exportTrials(
   dir: string,
   opts: ExportOptions & { file?: string } = {},
 ): Promise<string> {
-  const text = exportText(readExperiment(dir), opts)
-  if (opts.file) await writeFile(opts.file, text)
+  const data = readExperiment(dir)
+  const text = exportText(data, opts)
+  if (opts.file) await writeOutputFile(opts.file, data.dir, text)
   return text
 }

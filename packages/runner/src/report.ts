@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join, resolve as resolvePath } from 'node:path'
 import { NaskitError, type SpaceSpec } from '@naskit/core'
 import { archSvgs, escapeXml } from './arch-svg'
 import type { StoredConfig } from './types'
+import { writeOutputFile } from './output-file'
 import { formatDuration } from './progress'
 import { type StoredTrial, Store } from './store'
 
@@ -297,7 +297,9 @@ export async function writeReport(
       'E_NO_EXPERIMENT',
       `${dir} holds no experiment yet (no configuration stored).`,
     )
-  const file = resolvePath(opts.file ?? join(data.dir, 'report.html'))
-  await writeFile(file, renderReport(data, opts.top === undefined ? {} : { top: opts.top }))
-  return file
+  return writeOutputFile(
+    opts.file ?? join(data.dir, 'report.html'),
+    data.dir,
+    renderReport(data, opts.top === undefined ? {} : { top: opts.top }),
+  )
 }

@@ -29,6 +29,10 @@ export interface ScheduleArgs {
   signal?: AbortSignal
 }
 
+/** Finished trials, or milliseconds, between two checkpoints of the write-ahead log. */
+export const WAL_CHECKPOINT_TRIALS = 10
+export const WAL_CHECKPOINT_MS = 5_000
+
 /** The ask/evaluate/tell loop with `workers` evaluations in flight. */
 export async function schedule(
   a: ScheduleArgs,
@@ -36,6 +40,8 @@ export async function schedule(
   const { store, space, sampling, executor, config, emit } = a
   const budget = config.budget
   let nextId = a.nextId
+  let sinceWalCheckpoint = 0
+  let lastWalCheckpoint = Date.now()
   const running = new Map<number, { pending: PendingTrial; abort(): void }>()
   const completions: Array<TrialResult & { elapsedMs: number }> = []
   let wake: (() => void) | null = null
@@ -171,6 +177,16 @@ export async function schedule(
           started,
           checkpoint: { state: sampling.state(), nextTrialId: nextId },
         })
+        sinceWalCheckpoint += finished.length + invalid.length
+        if (
+          sinceWalCheckpoint >= WAL_CHECKPOINT_TRIALS ||
+          (sinceWalCheckpoint > 0 && Date.now() - lastWalCheckpoint >= WAL_CHECKPOINT_MS)
+        ) {
+          // copy the committed trials from naskit.db-wal into naskit.db
+          a.store.checkpointWal('PASSIVE')
+          sinceWalCheckpoint = 0
+          lastWalCheckpoint = Date.now()
+        }
       }
       for (const t of [...finished, ...invalid]) {
         emit({

@@ -94,6 +94,13 @@ function refuse(path: string, why: string): NaskitError {
   )
 }
 
+function noExperimentYet(dir: string): NaskitError {
+  return new NaskitError(
+    'E_NO_EXPERIMENT',
+    `${dir} holds no experiment yet: its ${STORE_FILE} is empty (a search stopped before storing anything). Run \`naskit search --out ${dir}\` to start it.`,
+  )
+}
+
 /**
  * better-sqlite3's native addon not loading (built for another Node.js version, or never built)
  * is no fault of the store: say what it is and the command that fixes it.
@@ -163,7 +170,10 @@ export class Store {
       )
     }
     if (existed) {
-      if (!statSync(path).isFile()) throw refuse(path, 'it is not a regular file')
+      const stat = statSync(path)
+      if (!stat.isFile()) throw refuse(path, 'it is not a regular file')
+      // created, then stopped before its first commit (even by kill -9): no experiment yet
+      if (stat.size === 0 && opts.readonly) throw noExperimentYet(dir)
       const header = readHeader(path)
       if (
         header.length > 0 &&
@@ -192,7 +202,7 @@ export class Store {
     }
     try {
       if (!existed || (db.pragma('application_id', { simple: true }) === 0 && Store.isEmpty(db))) {
-        if (opts.readonly) throw refuse(path, 'it is empty')
+        if (opts.readonly) throw noExperimentYet(dir)
         db.pragma('journal_mode = WAL')
         db.transaction(() => {
           db.exec(SCHEMA)
@@ -257,19 +267,25 @@ export class Store {
       insertRunning: db.prepare(
         `INSERT INTO trials (id, key, arch, status, meta, fidelity, worker, started_at, attempts)
          VALUES (@id, @key, @arch, 'running', @meta, @fidelity, NULL, @started_at, 1)
-         ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = attempts + 1, started_at = excluded.started_at`,
+         ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = attempts + 1, started_at = excluded.started_at
+         WHERE trials.status = 'running' AND trials.key = excluded.key`,
       ),
       finish: db.prepare(
         `INSERT INTO trials (id, key, arch, status, objective, metrics, error_code, error_message, meta, fidelity, worker, started_at, finished_at, duration_ms, elapsed_ms)
          VALUES (@id, @key, @arch, @status, @objective, @metrics, @error_code, @error_message, @meta, @fidelity, @worker, @started_at, @finished_at, @duration_ms, @elapsed_ms)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, objective = excluded.objective, metrics = excluded.metrics,
            error_code = excluded.error_code, error_message = excluded.error_message, worker = excluded.worker,
-           started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, elapsed_ms = excluded.elapsed_ms`,
+           started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, elapsed_ms = excluded.elapsed_ms
+         WHERE trials.status = 'running' AND trials.key = excluded.key`,
       ),
       saveCheckpoint: db.prepare(
         `INSERT INTO checkpoint (slot, seq, state, next_trial_id, saved_at) VALUES (1, @seq, @state, @next, @at)
          ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, state = excluded.state, next_trial_id = excluded.next_trial_id, saved_at = excluded.saved_at`,
       ),
+      trialById: db.prepare<[number], { key: string; status: string }>(
+        'SELECT key, status FROM trials WHERE id = ?',
+      ),
+      maxTrialId: db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM trials'),
       getCheckpoint: db.prepare<[], { seq: number; state: string; next_trial_id: number }>(
         'SELECT seq, state, next_trial_id FROM checkpoint WHERE slot = 1',
       ),
@@ -312,7 +328,7 @@ export class Store {
   }): void {
     this.transaction(() => {
       for (const t of step.started ?? []) {
-        this.stmts.insertRunning.run({
+        const r = this.stmts.insertRunning.run({
           id: t.id,
           key: t.key,
           arch: JSON.stringify(t.arch),
@@ -320,9 +336,10 @@ export class Store {
           fidelity: t.fidelity === undefined ? null : JSON.stringify(t.fidelity),
           started_at: t.startedAt,
         })
+        if (r.changes !== 1) this.conflict(t.id, t.key, 'start')
       }
       for (const t of step.finished ?? []) {
-        this.stmts.finish.run({
+        const r = this.stmts.finish.run({
           id: t.id,
           key: t.key,
           arch: JSON.stringify(t.arch),
@@ -339,6 +356,7 @@ export class Store {
           duration_ms: t.timings?.durationMs ?? null,
           elapsed_ms: t.elapsedMs ?? null,
         })
+        if (r.changes !== 1) this.conflict(t.id, t.key, 'finish')
       }
       if (step.checkpoint) {
         const prev = this.stmts.getCheckpoint.get()
@@ -351,6 +369,42 @@ export class Store {
       }
       for (const e of step.events ?? []) this.event(e.type, e.data)
     })
+  }
+
+  /**
+   * A trial row is written once as running and once as finished, never over another trial or
+   * over a finished one: the whole step is rolled back and the run stops with `E_BAD_STORE`.
+   */
+  private conflict(id: number, key: string, what: 'start' | 'finish'): never {
+    const row = this.stmts.trialById.get(id)
+    const found = row
+      ? `it already holds ${row.status === 'running' ? 'the running' : `the ${row.status}`} trial ${id} with key ${row.key}`
+      : 'it has no such trial'
+    throw new NaskitError(
+      'E_BAD_STORE',
+      `Refusing to ${what} trial ${id} (key ${key}) in ${this.path}: ${found}. Stored trials are never overwritten; the store is unchanged. Resume the experiment to continue after its last trial.`,
+      { details: { trialId: id, key, stored: row ?? null } },
+    )
+  }
+
+  /** The id the next new trial gets: past every stored trial and the checkpoint's next id. */
+  nextTrialId(): number {
+    const max = this.stmts.maxTrialId.get()?.id
+    return Math.max(
+      this.checkpoint()?.nextTrialId ?? 0,
+      max === null || max === undefined ? 0 : max + 1,
+    )
+  }
+
+  /**
+   * Copies the trials committed to the write-ahead log (`naskit.db-wal`) into `naskit.db`.
+   * `PASSIVE` never waits for readers; `TRUNCATE` (end of a run) also empties the log.
+   * Returns false when readers kept it from finishing.
+   */
+  checkpointWal(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): boolean {
+    if (this.db.readonly || !this.db.open) return false
+    const row = this.db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>
+    return row[0]?.busy === 0
   }
 
   /** Runs `fn` in one transaction. */
