@@ -43,6 +43,8 @@ export const ErrorCodes = {
   NO_TRIALS: 'E_NO_TRIALS',
   /** A network does not fit in the backend's memory at the requested size (resolution, batch). */
   TOO_LARGE: 'E_TOO_LARGE',
+  /** An output file would replace a file of an experiment (its store, log or lock): choose another. */
+  WOULD_OVERWRITE: 'E_WOULD_OVERWRITE',
   /** A native module (such as the SQLite driver) does not load in this Node.js: rebuild it. */
   NATIVE_MODULE: 'E_NATIVE_MODULE',
   /** An evaluation failed with an error that carries no code of its own. */
