@@ -2,7 +2,8 @@
 // @naskit/core are installed: a seeded search with a user evaluator module, a resume, a report.
 import { execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 writeFileSync(
   'convs.mjs',
@@ -60,6 +61,7 @@ if (!redisBin) {
   if (ci)
     throw new Error('redis-server is required when CI is set: apt-get install -y redis-server')
   if (process.env.NASKIT_LEFT_OUT) {
+    mkdirSync(dirname(process.env.NASKIT_LEFT_OUT), { recursive: true })
     appendFileSync(
       process.env.NASKIT_LEFT_OUT,
       `${JSON.stringify({ package: '@naskit/runner', tool: 'redis-server', tests: 'the pack smoke check of distributed trials', enable: 'apt-get install -y redis-server' })}\n`,
