@@ -102,7 +102,18 @@ if (redisBin) {
     if (rows.length !== 7) throw new Error(`expected 6 distributed trials, got ${rows.length - 1}`)
     console.log('runner: 6 trials on a Redis queue through naskit worker')
   } finally {
+    // stop the worker while Redis is still up (it closes its queue connection), then Redis
+    const exited =
+      worker.exitCode !== null || worker.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((resolve) => worker.once('exit', resolve))
     worker.kill('SIGTERM')
+    const stopped = await Promise.race([
+      exited.then(() => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), 20_000)),
+    ])
+    if (!stopped) worker.kill('SIGKILL')
     redis.kill('SIGKILL')
+    if (!stopped) throw new Error('naskit worker did not stop within 20 s of SIGTERM')
   }
 }
