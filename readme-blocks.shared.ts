@@ -189,8 +189,9 @@ export async function testReadme(readme: string, options: TestReadmeOptions = {}
 
   const timeout = options.timeout ?? 60_000
   const label = (b: ReadmeBlock) => `${name}:${b.line} (${b.file ?? `\`\`\`${b.lang}`})`
+  // a README with shell blocks only has nothing to run
+  if (blocks.length === 0) return
   describe(`${name} code blocks`, () => {
-    if (blocks.length === 0) it.skip(`${name} has no TypeScript or JavaScript blocks`, () => {})
     for (const { block, file } of planned) {
       if (block.fragment !== undefined) {
         it.skip(`${label(block)} is a fragment: ${block.fragment}`, () => {})
