@@ -83,6 +83,7 @@ if (redisBin) {
   const worker = spawn('node_modules/.bin/naskit', ['worker', '--executor', url], {
     stdio: 'ignore',
   })
+  let stopped = false
   try {
     naskit(
       'search',
@@ -108,12 +109,12 @@ if (redisBin) {
         ? Promise.resolve()
         : new Promise((resolve) => worker.once('exit', resolve))
     worker.kill('SIGTERM')
-    const stopped = await Promise.race([
+    stopped = await Promise.race([
       exited.then(() => true),
       new Promise((resolve) => setTimeout(() => resolve(false), 20_000)),
     ])
     if (!stopped) worker.kill('SIGKILL')
     redis.kill('SIGKILL')
-    if (!stopped) throw new Error('naskit worker did not stop within 20 s of SIGTERM')
   }
+  if (!stopped) throw new Error('naskit worker did not stop within 20 s of SIGTERM')
 }
