@@ -158,6 +158,31 @@ for (const { dir, pkg } of all) {
   )
   const custom = join(dir, 'test', 'pack-smoke.mjs')
   if (existsSync(custom)) {
+    // the optional peers (built-in datasets) are installed only for the package's own check:
+    // the import above ran without them
+    const optionalPeers = Object.entries(pkg.peerDependenciesMeta ?? {})
+      .filter(([, meta]) => meta?.optional)
+      .map(([peer]) => `${peer}@${pkg.peerDependencies?.[peer] ?? 'latest'}`)
+    if (optionalPeers.length > 0) {
+      const peers = spawnSync(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--omit=optional',
+          '--ignore-scripts',
+          '--loglevel=error',
+          ...optionalPeers,
+        ],
+        { cwd: folder, encoding: 'utf8' },
+      )
+      record(
+        `${name}: install its optional peers ${optionalPeers.join(', ')}`,
+        peers.status === 0,
+        peers.status === 0 ? '' : peers.stderr.slice(-2000),
+      )
+    }
     copyFileSync(custom, join(folder, 'custom.mjs'))
     const r = spawnSync(process.execPath, ['custom.mjs'], {
       cwd: folder,

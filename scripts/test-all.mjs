@@ -81,7 +81,7 @@ for (const dir of [root, ...workspaces]) {
   }
 }
 if (leftOut.size > 0) {
-  console.log('\nLeft out on this machine (CI=true makes them mandatory):')
+  console.log('\nLeft out on this machine (CI=true makes the Chromium and Redis tests mandatory):')
   for (const [tool, e] of leftOut) {
     console.log(`  without ${tool}: ${[...e.tests].join('; ')}`)
     console.log(`    enable with: ${e.enable}`)

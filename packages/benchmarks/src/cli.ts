@@ -38,7 +38,9 @@ Options:
   --strategies LIST   comma-separated: random, evolution, local-search, rl, a package name,
                       or package#strategy (default: random,evolution)
   --queries N         unique architectures queried per run (default: 100)
-  --seeds N           seeds per strategy, 0..N-1 (default: 100)
+  --seeds N|A:B       seeds per strategy: N for 0..N-1, or A:B for A..B, both included
+                      (default: 100)
+  --seed-offset K     with --seeds N, run seeds K..K+N-1 (default: 0)
   --dataset NAME      cifar10 | cifar100 | imagenet16 (default: cifar10)
   --batch N           candidates asked per round, as with N parallel workers (default: 1)
   --workers N         worker threads for the runs (default: 1 for random, evolution and
@@ -60,6 +62,47 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
 }
 
 /**
+ * The seeds of `--seeds N` (0…N−1, shifted by `--seed-offset K`) or `--seeds A:B` (A…B, both
+ * included). Tuning on seeds kept apart from the reported ones is `--seeds 10000:10999`.
+ */
+export function parseSeeds(raw: string | undefined, offsetRaw?: string): number[] {
+  let offset = 0
+  if (offsetRaw !== undefined) {
+    offset = Number(offsetRaw)
+    if (!/^\d+$/.test(offsetRaw.trim()) || !Number.isSafeInteger(offset))
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `--seed-offset must be an integer ≥ 0, got "${offsetRaw}".`,
+      )
+  }
+  const range = raw === undefined ? null : /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(raw)
+  if (range) {
+    if (offsetRaw !== undefined)
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `--seed-offset goes with --seeds N; --seeds ${raw} already names its seeds (drop one of them).`,
+      )
+    const from = Number(range[1])
+    const to = Number(range[2])
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from)
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `--seeds A:B needs integers with A ≤ B, got "${raw}" (e.g. --seeds 10000:10099).`,
+      )
+    if (to - from + 1 > 1_000_000)
+      throw new NaskitError('E_BAD_OPTIONS', `--seeds ${raw} names more than 1,000,000 seeds.`)
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  }
+  if (raw !== undefined && !/^\s*\d+\s*$/.test(raw))
+    throw new NaskitError(
+      'E_BAD_OPTIONS',
+      `--seeds must be a positive integer N (seeds 0..N-1) or a range A:B, got "${raw}".`,
+    )
+  const n = positiveInt('seeds', raw, 100)
+  return Array.from({ length: n }, (_, i) => offset + i)
+}
+
+/**
  * `naskit bench nb201 --strategies random,evolution,rl --queries 100 --seeds 100 --dataset cifar10
  * [--json] [--out DIR] [--nb201 PATH]`. Returns the exit code: 0 on success, 1 on an error,
  * 2 on a usage error.
@@ -77,6 +120,7 @@ export async function runBenchCli(argv: string[], io: Partial<BenchIo> = {}): Pr
         strategies: { type: 'string' },
         queries: { type: 'string' },
         seeds: { type: 'string' },
+        'seed-offset': { type: 'string' },
         dataset: { type: 'string' },
         batch: { type: 'string' },
         workers: { type: 'string' },
@@ -115,7 +159,10 @@ export async function runBenchCli(argv: string[], io: Partial<BenchIo> = {}): Pr
       )
     }
     const queries = positiveInt('queries', values.queries as string | undefined, 100)
-    const seeds = positiveInt('seeds', values.seeds as string | undefined, 100)
+    const seeds = parseSeeds(
+      values.seeds as string | undefined,
+      values['seed-offset'] as string | undefined,
+    )
     const batch = positiveInt('batch', values.batch as string | undefined, 1)
     const workersFlag =
       values.workers === undefined ? undefined : positiveInt('workers', values.workers as string, 1)

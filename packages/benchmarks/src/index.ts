@@ -1,4 +1,4 @@
-export { runBenchCli, BENCH_USAGE } from './cli'
+export { runBenchCli, BENCH_USAGE, parseSeeds } from './cli'
 export type { BenchIo } from './cli'
 export {
   evaluators,

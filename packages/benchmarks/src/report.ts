@@ -43,13 +43,22 @@ export function checkpoints(queries: number): number[] {
   return out
 }
 
+/** ` (seeds A–B)` when the seeds are not 0…N−1, else the empty string. */
+function seedRange(seeds: readonly number[]): string {
+  if (seeds.every((v, i) => v === i)) return ''
+  const contiguous = seeds.every((v, i) => i === 0 || v === (seeds[i - 1] as number) + 1)
+  return contiguous
+    ? ` (seeds ${seeds[0]}–${seeds[seeds.length - 1]})`
+    : ` (seeds ${seeds.slice(0, 5).join(', ')}${seeds.length > 5 ? ', …' : ''})`
+}
+
 /** The markdown report: measured rows, published reference rows, skipped strategies. */
 export function suiteMarkdown(result: SuiteResult): string {
   const { dataset, queries, optimum } = result
   const marks = checkpoints(queries)
   const lines: string[] = []
   lines.push(
-    `## NAS-Bench-201 · ${DATASET_TITLES[dataset]} · ${queries} queries × ${result.seeds.length} seeds`,
+    `## NAS-Bench-201 · ${DATASET_TITLES[dataset]} · ${queries} queries × ${result.seeds.length} seeds${seedRange(result.seeds)}`,
   )
   lines.push('')
   lines.push(

@@ -238,3 +238,72 @@ export default {
     await expect(resolveStrategy('drfit', dir)).rejects.toThrow(/Did you mean "drift"\?/)
   })
 })
+
+describe('--seeds and --seed-offset', () => {
+  it('takes a count, a count with an offset, or a range A:B', async () => {
+    const { parseSeeds } = await import('../src/index')
+    expect(parseSeeds(undefined)).toHaveLength(100)
+    expect(parseSeeds('3')).toEqual([0, 1, 2])
+    expect(parseSeeds('3', '10000')).toEqual([10000, 10001, 10002])
+    expect(parseSeeds('10000:10003')).toEqual([10000, 10001, 10002, 10003])
+    expect(parseSeeds('7:7')).toEqual([7])
+    for (const bad of ['0', '-2', 'x', '5:3', '1:2:3', '1.5'])
+      expect(() => parseSeeds(bad), bad).toThrow(/--seeds/)
+    expect(() => parseSeeds('1:4', '10')).toThrow(/--seed-offset goes with --seeds N/)
+    expect(() => parseSeeds('4', '-1')).toThrow(/--seed-offset must be an integer/)
+  })
+
+  it('runs the seeds of a range and names them in the report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'naskit-bench-'))
+    const { io, opts } = capture()
+    const code = await runBenchCli(
+      [
+        'nb201',
+        '--strategies',
+        'random',
+        '--queries',
+        '5',
+        '--seeds',
+        '10000:10002',
+        '--json',
+        '--out',
+        out,
+      ],
+      opts,
+    )
+    expect(code, io.err).toBe(0)
+    const json = JSON.parse(io.out)
+    expect(json.seeds).toEqual([10000, 10001, 10002])
+    expect(json.runs.map((r: { seed: number }) => r.seed)).toEqual([10000, 10001, 10002])
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(
+      /5 queries × 3 seeds \(seeds 10000–10002\)/,
+    )
+    const offset = capture()
+    expect(
+      await runBenchCli(
+        [
+          'nb201',
+          '--strategies',
+          'random',
+          '--queries',
+          '5',
+          '--seeds',
+          '2',
+          '--seed-offset',
+          '50',
+          '--json',
+          '--out',
+          out,
+        ],
+        offset.opts,
+      ),
+    ).toBe(0)
+    expect(JSON.parse(offset.io.out).seeds).toEqual([50, 51])
+  })
+
+  it('rejects a bad range with a usage message', async () => {
+    const { io, opts } = capture()
+    expect(await runBenchCli(['nb201', '--seeds', '9:3'], opts)).toBe(1)
+    expect(io.err).toMatch(/--seeds A:B needs integers with A ≤ B.*\[E_BAD_OPTIONS\]/)
+  })
+})

@@ -42,6 +42,13 @@ export interface Proposal {
   /** Opaque data the strategy wants back with the result (stored with the trial). */
   meta?: JsonValue
   fidelity?: Fidelity
+  /**
+   * Multi-fidelity promotion: the id of an earlier trial of the same architecture, at a lower
+   * fidelity, that this one continues. A host and an evaluator that keep a trial's trained
+   * state resume from it and spend only the extra fidelity; the others train from scratch at
+   * `fidelity`. Either way the result is this proposal's own trial.
+   */
+  continueFrom?: number
 }
 
 /** A finished trial, as told to a strategy and stored by the runner. */
@@ -106,8 +113,36 @@ export interface OneShotRunContext {
   checkpoint(state: JsonValue, blobs?: Record<string, Uint8Array>): Promise<void>
   /** The last checkpoint, when resuming. */
   resume?: { state: JsonValue; blobs: Record<string, Uint8Array> }
-  /** Host services such as the trainer and the dataset, by name. */
-  services: Record<string, unknown>
+  /** What the host offers: the experiment's data, backend, seed, space, log, strategies. */
+  services: OneShotServices
+}
+
+/**
+ * What a host offers one-shot strategies in {@link OneShotRunContext.services}, so that they
+ * search on the experiment's own data with its backend rather than on defaults of their own.
+ * Every field is optional: a strategy falls back to its options for what is missing. `D` is
+ * the dataset type of the trainer a strategy uses (for `@naskit/trainer-tfjs`, its `Dataset`).
+ */
+export interface OneShotServices<D = unknown> {
+  /**
+   * The experiment's data, as its evaluator loads it: a function to call once (hosts give one,
+   * so that nothing loads until needed), or the data itself.
+   */
+  dataset?: (() => D | Promise<D>) | D
+  /** The backend the experiment's evaluator trains on (`auto`, `wasm`, `tensorflow`, …). */
+  backend?: string
+  /** The experiment's seed. */
+  seed?: number
+  /** The experiment's search space. */
+  space?: SearchSpace
+  /** Where log lines go. */
+  log?: Logger
+  /** Sampling strategies by name, as the host resolves them. */
+  strategies?: Record<string, StrategyPlugin>
+  /** The experiment's evaluator, by name, with its validated options. */
+  evaluator?: { name: string; options: unknown }
+  /** Anything else a host offers, by name. */
+  [name: string]: unknown
 }
 
 /** The architectures a one-shot search found, best first. */
@@ -282,6 +317,13 @@ export interface EvaluatorPlugin<S extends OptionsSchema = OptionsSchema> {
     seed: number
     log: Logger
   }): Evaluator | Promise<Evaluator>
+  /**
+   * The data this evaluator trains on, for one-shot strategies that train a supernet on the
+   * experiment's data (hosts pass it as {@link OneShotServices.dataset}). Optional.
+   */
+  dataset?(args: { options: InferOptions<S>; log: Logger }): Promise<unknown>
+  /** The backend this evaluator trains on, for the same strategies. Optional. */
+  backend?(options: InferOptions<S>): string
 }
 
 /** Typed identity helper for writing an evaluator plugin. */
@@ -343,16 +385,21 @@ export function toTrialResult(args: {
     typeof m.objective !== 'number' ||
     !Number.isFinite(m.objective)
   ) {
-    const got = m === null || typeof m !== 'object' ? JSON.stringify(m) : String(m.objective)
+    const o: unknown = m !== null && typeof m === 'object' ? m.objective : undefined
+    const message =
+      m === null || typeof m !== 'object'
+        ? `The evaluator returned ${JSON.stringify(m) ?? String(m)} instead of metrics; return { objective: <number>, … }.`
+        : o === undefined
+          ? 'The evaluator returned metrics without an objective; return { objective: <number>, … }.'
+          : typeof o === 'number'
+            ? `The evaluator returned a non-finite objective (${o}).`
+            : `The evaluator returned an objective that is ${typeof o === 'string' ? `a string (${JSON.stringify(o)})` : o === null ? 'null' : `of type ${typeof o}`}, not a number; return a finite number (convert it with Number(…)).`
     return {
       ...base,
       status: 'failed',
       objective: null,
       metrics: m !== null && typeof m === 'object' ? { ...m, objective: null } : {},
-      error: {
-        code: 'E_BAD_METRICS',
-        message: `The evaluator returned a non-finite objective (${got}).`,
-      },
+      error: { code: 'E_BAD_METRICS', message },
     }
   }
   return { ...base, status: 'ok', objective: m.objective, metrics: { ...m } }

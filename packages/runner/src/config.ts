@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, resolve as resolvePath } from 'node:path'
 import {
@@ -15,7 +15,13 @@ import {
   validateOptions,
 } from '@naskit/core'
 import { importFile, isPathSpecifier } from '@naskit/core/node'
-import { type LoadedEvaluator, type LoadedStrategy, loadEvaluator, loadStrategy } from './plugins'
+import {
+  describeLoadError,
+  type LoadedEvaluator,
+  type LoadedStrategy,
+  loadEvaluator,
+  loadStrategy,
+} from './plugins'
 import { isRedisUrl, redactRedisUrl } from './redis/connection'
 import { assertDistributable } from './redis/executor'
 import { DEFAULT_QUEUE } from './redis/protocol'
@@ -70,7 +76,99 @@ export interface NaskitConfig {
   queue?: string
   /** Milliseconds running trials get to finish after an interrupt. @default 30000 */
   graceMs?: number
+  /**
+   * Time limit of one trial: milliseconds or a duration such as `'90s'`, `'30m'`; a trial that
+   * runs longer fails with `E_TRIAL_TIMEOUT`. @default none
+   */
+  trialTimeout?: number | string
+  /**
+   * Your own images: a folder with one subfolder of images per class (or `train/` and `test/`
+   * folders holding them), trained on by the `images` evaluator of `@naskit/trainer-tfjs`.
+   * A path (relative to the config file), or the folder with options of that evaluator:
+   * `{ dir, size, channels, testFraction, validationFraction }`. Without a `space`, a chain
+   * space for small images is searched. @default none
+   */
+  data?: string | DataInput
 }
+
+/** The `data` field as an object: the folder and options of the `images` evaluator. */
+export interface DataInput {
+  dir: string
+  /** Resize every image to size × size (default: the size most images have). */
+  size?: number
+  /** 1 (grayscale) or 3 (RGB) (default: inferred). */
+  channels?: number
+  testFraction?: number
+  validationFraction?: number
+}
+
+/** The evaluator that trains on a `data` folder. */
+export const DATA_EVALUATOR = 'images'
+
+/** The space searched on a `data` folder when none is given: chains for small images. */
+export const DATA_DEFAULT_SPACE = {
+  builtIn: 'chain',
+  options: { resolution: { low: 16, high: 32, step: 8 } },
+} as const
+
+/**
+ * Turns a config's `data` into the `images` evaluator with the folder (made absolute, so that
+ * a resume from elsewhere finds it) and, without a space, the default space for images.
+ * `E_BAD_CONFIG` when another evaluator is configured too.
+ */
+export function applyData(input: Partial<NaskitConfig>, baseDir: string): Partial<NaskitConfig> {
+  const data = input.data
+  if (data === undefined) return input
+  const { data: _data, ...rest } = input
+  const entry: DataInput | null =
+    typeof data === 'string'
+      ? { dir: data }
+      : data !== null && typeof data === 'object' && !Array.isArray(data)
+        ? (data as DataInput)
+        : null
+  if (!entry || typeof entry.dir !== 'string' || entry.dir.trim() === '') {
+    throw badConfig(
+      `data: must be a folder path, or { dir, size?, channels?, testFraction?, validationFraction? }, got ${showValue(data)}`,
+    )
+  }
+  const extra = Object.keys(entry).filter(
+    (k) => !['dir', 'size', 'channels', 'testFraction', 'validationFraction'].includes(k),
+  )
+  if (extra.length > 0)
+    throw badConfig(
+      `${extra.map((k) => `data.${k}: unknown field`).join('; ')} (known: dir, size, channels, testFraction, validationFraction)`,
+    )
+  const ev = input.evaluator as unknown
+  const evName =
+    typeof ev === 'string'
+      ? ev
+      : ev && typeof ev === 'object' && 'name' in ev
+        ? (ev as { name: unknown }).name
+        : ev === undefined
+          ? undefined
+          : '(an evaluator object)'
+  if (evName !== undefined && evName !== DATA_EVALUATOR) {
+    throw badConfig(
+      `data: trains with the "${DATA_EVALUATOR}" evaluator, but the evaluator is ${showValue(evName)}; drop one of the two (evaluator options for the images go in evaluator: { name: "${DATA_EVALUATOR}", options })`,
+    )
+  }
+  const prevOptions =
+    ev && typeof ev === 'object' && 'options' in ev
+      ? ((ev as { options?: Record<string, unknown> }).options ?? {})
+      : {}
+  const { dir, ...dataOptions } = entry
+  return {
+    ...rest,
+    ...(rest.space === undefined ? { space: DATA_DEFAULT_SPACE as unknown as SpaceInput } : {}),
+    evaluator: {
+      name: DATA_EVALUATOR,
+      options: { ...prevOptions, ...dataOptions, dir: resolvePath(baseDir, dir) },
+    },
+  }
+}
+
+/** Longest wait a timer can make (about 24.8 days): a longer grace period would not wait at all. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Defaults of the optional config fields. */
 export const CONFIG_DEFAULTS = {
@@ -93,10 +191,34 @@ const CONFIG_FIELDS = [
   'executor',
   'queue',
   'graceMs',
+  'trialTimeout',
+  'data',
 ]
 
-/** Throws `E_BAD_CONFIG` naming unknown fields (typos) of a config object. */
+/** A value as a config error shows it: strings quoted, so that `"3"` and `3` differ. */
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'nothing'
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v)
+  if (typeof v === 'function') return 'a function'
+  if (typeof v === 'bigint') return `${v}n`
+  let text: string | undefined
+  try {
+    text = JSON.stringify(v)
+  } catch {
+    text = undefined
+  }
+  if (text === undefined) return typeof v
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text
+}
+
+/**
+ * Throws `E_BAD_CONFIG` naming unknown fields (typos) of a config object, and fields used before
+ * the plugins load (`out`) that have the wrong type.
+ */
 export function checkConfigFields(config: object): void {
+  if (config === null || typeof config !== 'object' || Array.isArray(config))
+    throw badConfig(`expected a config object, got ${showValue(config)}`)
   const unknown = Object.keys(config).filter((k) => !CONFIG_FIELDS.includes(k))
   if (unknown.length > 0) {
     throw badConfig(
@@ -110,6 +232,39 @@ export function checkConfigFields(config: object): void {
       throw badConfig(
         `${extra.map((k) => `budget.${k}: unknown field`).join('; ')} (known: trials, time, target)`,
       )
+  }
+  const out = (config as { out?: unknown }).out
+  if (out !== undefined && (typeof out !== 'string' || out.trim() === ''))
+    throw badConfig(`out: must be a folder path (a non-empty string), got ${showValue(out)}`)
+}
+
+/**
+ * Checks that `dir` can be an experiment folder: an existing folder, or a path that can be
+ * created (no file on the way). `E_BAD_CONFIG` names the file that is in the way.
+ */
+export function checkExperimentDir(dir: string): void {
+  let p = dir
+  for (;;) {
+    let isDir: boolean | null = null
+    try {
+      isDir = statSync(p).isDirectory()
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      // missing, or a file further up (ENOTDIR): look at the parent
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return // the store or the lock will say
+    }
+    if (isDir === true) return
+    if (isDir === false) {
+      throw new NaskitError(
+        'E_BAD_CONFIG',
+        p === dir
+          ? `The experiment folder ${dir} is a file; choose a folder with --out.`
+          : `The experiment folder ${dir} cannot be created: ${p} is a file, not a folder. Choose another --out.`,
+      )
+    }
+    const parent = dirname(p)
+    if (parent === p) return
+    p = parent
   }
 }
 
@@ -134,6 +289,10 @@ export function parseDuration(value: number | string, path = 'budget.time'): num
       throw badConfig(`${path}: must be a positive number of milliseconds, got ${value}`)
     return value
   }
+  if (typeof value !== 'string')
+    throw badConfig(
+      `${path}: expected milliseconds or a duration such as "90s", "30m", "2h", got ${showValue(value)}`,
+    )
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value)
   if (!m)
     throw badConfig(
@@ -157,11 +316,11 @@ export function normalizeBudget(input: number | BudgetInput | undefined): Budget
     throw badConfig('budget: expected a number of trials or { trials, time, target }')
   const trials = b.trials ?? null
   if (trials !== null && (!Number.isInteger(trials) || trials < 1))
-    throw badConfig(`budget.trials: must be a positive integer, got ${trials}`)
+    throw badConfig(`budget.trials: must be a positive integer, got ${showValue(trials)}`)
   const timeMs = b.time === undefined ? null : parseDuration(b.time)
   const target = b.target ?? null
   if (target !== null && (typeof target !== 'number' || !Number.isFinite(target)))
-    throw badConfig(`budget.target: must be a finite number, got ${target}`)
+    throw badConfig(`budget.target: must be a finite number, got ${showValue(target)}`)
   if (trials === null && timeMs === null) throw badConfig('budget: give trials and/or time')
   return { trials, timeMs, target }
 }
@@ -172,13 +331,13 @@ export function resolveSpace(input: SpaceInput): SearchSpace {
   if (typeof input === 'string') {
     if (!isBuiltInSpaceName(input))
       throw badConfig(
-        `space: unknown built-in space "${input}" (built-in: ${BUILT_IN_SPACE_NAMES.join(', ')}; or give a space object)`,
+        `space: unknown built-in space ${showValue(input)} (built-in: ${BUILT_IN_SPACE_NAMES.join(', ')}; or give a space object)`,
       )
     return builtInSpace(input)
   }
   if (input && typeof input === 'object' && 'builtIn' in input) {
     if (!isBuiltInSpaceName(input.builtIn))
-      throw badConfig(`space.builtIn: unknown built-in space "${input.builtIn}"`)
+      throw badConfig(`space.builtIn: unknown built-in space ${showValue(input.builtIn)}`)
     return builtInSpace(input.builtIn, input.options ?? {})
   }
   if (input && typeof input === 'object' && 'decisions' in input) {
@@ -190,7 +349,7 @@ export function resolveSpace(input: SpaceInput): SearchSpace {
     return SearchSpace.fromJSON(spec)
   }
   throw badConfig(
-    'space: expected a built-in name, { builtIn, options }, a SearchSpace or its JSON form',
+    `space: expected a built-in name, { builtIn, options }, a SearchSpace or its JSON form, got ${showValue(input)}`,
   )
 }
 
@@ -198,15 +357,26 @@ export function resolveSpace(input: SpaceInput): SearchSpace {
 export function splitPluginInput<P>(
   input: PluginInput<P>,
   isPlugin: (v: unknown) => boolean,
+  field?: string,
 ): { use: string | P; options: JsonObject } {
   if (typeof input === 'string') return { use: input, options: {} }
   if (isPlugin(input)) return { use: input as P, options: {} }
+  const where = field ? `${field}: ` : ''
+  if (input === null || typeof input !== 'object')
+    throw badConfig(
+      `${where}expected a plugin name, a plugin object, { name, options } or { plugin, options }, got ${showValue(input)}`,
+    )
   const o = input as { name?: string; plugin?: P; options?: Record<string, unknown> }
+  if (
+    o.options !== undefined &&
+    (o.options === null || typeof o.options !== 'object' || Array.isArray(o.options))
+  )
+    throw badConfig(`${field ?? 'plugin'}.options: expected an object, got ${showValue(o.options)}`)
   const options = (o.options ?? {}) as JsonObject
   if (o.plugin !== undefined) return { use: o.plugin, options }
   if (typeof o.name === 'string') return { use: o.name, options }
   throw badConfig(
-    'expected a plugin name, a plugin object, { name, options } or { plugin, options }',
+    `${where}expected a plugin name, a plugin object, { name, options } or { plugin, options }, got ${showValue(input)}`,
   )
 }
 
@@ -246,13 +416,24 @@ export async function loadConfigFile(path: string): Promise<{ config: NaskitConf
       )
     }
   } else {
-    const mod = await importFile(abs)
+    let mod: Record<string, unknown>
+    try {
+      mod = await importFile(abs)
+    } catch (error) {
+      // a NaskitError (a bad space built at import…) names its problem itself
+      if (error instanceof NaskitError) throw error
+      throw new NaskitError(
+        'E_BAD_CONFIG',
+        `Config file ${abs} does not load: ${describeLoadError(error, abs)}. Fix it and run the command again.`,
+        { cause: error },
+      )
+    }
     value = mod.default ?? mod.config
   }
-  if (value === null || typeof value !== 'object') {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new NaskitError(
       'E_BAD_CONFIG',
-      `Config file ${abs} must default-export a config object (use defineConfig({...})).`,
+      `Config file ${abs} must default-export a config object (use defineConfig({...})), got ${showValue(value)}.`,
     )
   }
   return { config: value as NaskitConfig, dir: dirname(abs) }
@@ -284,7 +465,7 @@ async function choosePlugin<P, L>(
   load: (use: string | P) => Promise<L>,
 ): Promise<{ loaded: L; options: JsonObject } | null> {
   if (input !== undefined) {
-    const { use, options } = splitPluginInput<P>(input, isPluginObject)
+    const { use, options } = splitPluginInput<P>(input, isPluginObject, what)
     return { loaded: await load(use), options }
   }
   if (!stored) return null
@@ -306,6 +487,7 @@ export async function prepareConfig(
   stored: StoredConfig | undefined,
   baseDir: string,
 ): Promise<PreparedConfig> {
+  input = applyData(input, baseDir)
   const space =
     input.space !== undefined
       ? resolveSpace(input.space)
@@ -354,23 +536,41 @@ export async function prepareConfig(
 
   const workers = input.workers ?? stored?.workers ?? CONFIG_DEFAULTS.workers
   if (!Number.isInteger(workers) || workers < 1)
-    throw badConfig(`workers: must be a positive integer, got ${workers}`)
+    throw badConfig(`workers: must be a positive integer, got ${showValue(workers)}`)
+  // any integer, negative ones too; a fraction is refused rather than silently truncated
   const seed = input.seed ?? stored?.seed ?? CONFIG_DEFAULTS.seed
-  if (!Number.isFinite(seed)) throw badConfig(`seed: must be a number, got ${seed}`)
+  if (input.seed !== undefined && !Number.isSafeInteger(input.seed))
+    throw badConfig(`seed: must be an integer, got ${showValue(input.seed)}`)
+  if (!Number.isFinite(seed)) throw badConfig(`seed: must be an integer, got ${showValue(seed)}`)
   const maxFailures = input.maxFailures ?? stored?.maxFailures ?? null
   if (maxFailures !== null && (!Number.isInteger(maxFailures) || maxFailures < 1)) {
-    throw badConfig(`maxFailures: must be a positive integer, got ${maxFailures}`)
+    throw badConfig(`maxFailures: must be a positive integer, got ${showValue(maxFailures)}`)
   }
-  const executorInput: string = input.executor ?? stored?.executor ?? CONFIG_DEFAULTS.executor
+  const graceMs = input.graceMs ?? stored?.graceMs ?? CONFIG_DEFAULTS.graceMs
+  if (
+    input.graceMs !== undefined &&
+    (typeof input.graceMs !== 'number' ||
+      !Number.isFinite(input.graceMs) ||
+      input.graceMs < 0 ||
+      input.graceMs > MAX_TIMER_MS)
+  )
+    throw badConfig(
+      `graceMs: must be a number of milliseconds from 0 to ${MAX_TIMER_MS} (e.g. 30000), got ${showValue(input.graceMs)}`,
+    )
+  const executorInput: unknown = input.executor ?? stored?.executor ?? CONFIG_DEFAULTS.executor
+  if (typeof executorInput !== 'string')
+    throw badConfig(
+      `executor: must be auto, threads, inline or a redis://host:port URL, got ${showValue(executorInput)}`,
+    )
   const redis = isRedisUrl(executorInput)
   if (!['auto', 'threads', 'inline'].includes(executorInput) && !redis)
     throw badConfig(
-      `executor: must be auto, threads, inline or a redis://host:port URL, got ${executorInput}`,
+      `executor: must be auto, threads, inline or a redis://host:port URL, got ${showValue(executorInput)}`,
     )
   if (redis) assertDistributable({ spec: evaluator.loaded.spec, name: evaluatorPlugin.name })
   const queue = input.queue ?? stored?.queue ?? DEFAULT_QUEUE
   if (typeof queue !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(queue))
-    throw badConfig(`queue: letters, digits, '.', '_' and '-' only, got ${JSON.stringify(queue)}`)
+    throw badConfig(`queue: letters, digits, '.', '_' and '-' only, got ${showValue(queue)}`)
   const budget =
     input.budget !== undefined
       ? normalizeBudget(input.budget)
@@ -399,7 +599,7 @@ export async function prepareConfig(
       // a Redis URL keeps its password out of the store; the given one is used for this session
       executor: redis ? redactRedisUrl(executorInput) : executorInput,
       ...(redis ? { queue } : {}),
-      graceMs: input.graceMs ?? stored?.graceMs ?? CONFIG_DEFAULTS.graceMs,
+      graceMs,
     },
     executorUrl: redis ? executorInput : null,
   }

@@ -12,7 +12,13 @@ import {
   type SamplingStrategy,
   isNaskitError,
 } from '@naskit/core'
-import { checkConfigFields, type PreparedConfig, prepareConfig } from './config'
+import {
+  checkConfigFields,
+  type NaskitConfig,
+  type PreparedConfig,
+  parseDuration,
+  prepareConfig,
+} from './config'
 import { canonicalJson } from './canonical'
 import { createExecutor } from './executor'
 import { acquireLock, type ExperimentLock } from './lock'
@@ -71,6 +77,35 @@ function mismatchError(dir: string, diffs: string[], advice: boolean): NaskitErr
   )
 }
 
+/** Longest time limit a timer can wait for (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/**
+ * The time limit of one trial in milliseconds: `trialTimeout` as given (milliseconds or a
+ * duration such as `'10m'`), else the stored one, else none.
+ */
+export function trialTimeoutMs(
+  input: Partial<NaskitConfig>,
+  stored: StoredConfig | undefined,
+): number | null {
+  const given: unknown = input.trialTimeout
+  if (given === undefined) return stored?.trialTimeoutMs ?? null
+  if (typeof given !== 'number' && typeof given !== 'string') {
+    throw new NaskitError(
+      'E_BAD_CONFIG',
+      `Invalid experiment configuration: trialTimeout: expected milliseconds or a duration such as '10m', got ${JSON.stringify(given) ?? String(given)}.`,
+    )
+  }
+  const ms = parseDuration(given, 'trialTimeout')
+  if (ms > MAX_TIMEOUT_MS) {
+    throw new NaskitError(
+      'E_BAD_CONFIG',
+      `Invalid experiment configuration: trialTimeout: at most ${MAX_TIMEOUT_MS} ms (24 days), got ${JSON.stringify(given)}.`,
+    )
+  }
+  return ms
+}
+
 /**
  * Reads the stored configuration of an experiment folder (no lock taken); undefined when there
  * is no experiment yet (no store, or one created and stopped before its first commit).
@@ -124,12 +159,13 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunExpe
         // lock decides who runs (E_LOCKED for this one), and only its holder judges the store,
         // opening it for writing (which rolls back what a killed creator left half-done).
         mkdirSync(dir, { recursive: true })
-        lock = acquireLock(dir)
+        lock = acquireLock(dir, (message) => opts.onEvent?.({ type: 'warning', message }))
         store = Store.open(dir, { create: true })
         storedForDir = store.getMeta<StoredConfig>('config')
       }
     }
     const prepared = await prepareConfig(input, storedForDir, baseDir)
+    prepared.config.trialTimeoutMs = trialTimeoutMs(input, storedForDir)
     if (dir === null) dir = defaultOut(baseDir, prepared.space.name, prepared.strategy.plugin.name)
 
     const diffs = storedForDir ? describeDiff(storedForDir, prepared.config) : []
@@ -145,7 +181,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunExpe
     }
 
     mkdirSync(dir, { recursive: true })
-    lock ??= acquireLock(dir)
+    lock ??= acquireLock(dir, (message) => opts.onEvent?.({ type: 'warning', message }))
     store ??= Store.open(dir, { create: true })
     return await runLocked(opts, dir, store, prepared)
   } finally {
@@ -168,8 +204,14 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunExpe
  */
 function warningEvents(userLog: Logger, emit: (e: RunEvent) => void): Logger {
   const warned = new Set<string>()
+  const noted = new Set<string>()
   return {
-    info: (message) => userLog.info(message),
+    info: (message) => {
+      userLog.info(message)
+      if (noted.has(message)) return
+      noted.add(message)
+      emit({ type: 'info', message })
+    },
     warn: (message) => {
       userLog.warn(message)
       if (warned.has(message)) return
@@ -261,10 +303,29 @@ async function runLocked(
 
   const checkpoint = store.checkpoint()
   const signal = opts.signal
+  const running = new Set<number>()
+  // Something ending the process mid-search (an in-process evaluator calling process.exit())
+  // must not pass for a finished search: say so, and never exit with 0.
+  const onExit = (code: number) => {
+    if (signal?.aborted) return // an interrupted search, ended by its caller (a second Ctrl-C)
+    const ids = [...running].sort((x, y) => x - y)
+    const during =
+      ids.length === 0
+        ? ''
+        : ` while trial${ids.length === 1 ? '' : 's'} ${ids.join(', ')} ${ids.length === 1 ? 'was' : 'were'} running`
+    process.stderr.write(
+      `\nerror: the process is exiting (code ${code})${during}, before the search in ${dir} finished. Did the evaluator call process.exit()? An evaluator running in worker threads (--executor threads) cannot end the search. The finished trials are stored; resume with: ${resumeCommand}\n`,
+    )
+    if (code === 0) process.exitCode = 1
+  }
+  process.on('exit', onExit)
 
   try {
     if (oneShot) {
-      const found = await runOneShot(oneShot, store, config, emit, signal)
+      const found = await runOneShot(oneShot, store, config, emit, signal, {
+        evaluator: prepared.evaluator,
+        log,
+      })
       if (found === null) {
         return finish(
           'interrupted',
@@ -287,6 +348,9 @@ async function runLocked(
       evaluator: config.evaluator.name,
       executor: executor.kind,
       workers: executor.slots,
+      ...(executor.maxThreads !== undefined && executor.maxThreads < executor.slots
+        ? { threads: executor.maxThreads }
+        : {}),
       budget: config.budget,
       done,
       failed,
@@ -308,17 +372,20 @@ async function runLocked(
       counts: () => ({ done, failed, best: best.summary() }),
       emit,
       ...(signal ? { signal } : {}),
+      running,
+      ...(opts.tellOrder ? { tellOrder: opts.tellOrder } : {}),
     })
     return finish(
       outcome.reason === 'interrupted'
         ? 'interrupted'
-        : outcome.reason === 'max-failures'
+        : outcome.reason === 'max-failures' || outcome.reason === 'unsettled'
           ? 'failed'
           : 'completed',
       outcome.reason,
       outcome.message,
     )
   } finally {
+    process.off('exit', onExit)
     await executor.close()
     await sampling.dispose?.()
     await oneShot?.dispose?.()

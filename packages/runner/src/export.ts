@@ -1,6 +1,7 @@
 import { NaskitError } from '@naskit/core'
 import { writeOutputFile } from './output-file'
 import { type ExperimentData, numericMetrics, rankTrials, readExperiment } from './report'
+import type { StoredTrial } from './store'
 
 /** Formats of `naskit export`. */
 export type ExportFormat = 'json' | 'csv'
@@ -13,6 +14,19 @@ export interface ExportOptions {
   format?: ExportFormat | string
   /** Include failed trials (after the ranked ones). @default false */
   includeFailed?: boolean
+  /**
+   * Called with each damaged record of the store (the export goes on without it, and marks a
+   * damaged trial with `damaged`).
+   */
+  onWarning?: (message: string) => void
+}
+
+/** `field: reason` for each damaged field of a trial (the CSV's `damaged` column). */
+function damagedText(t: StoredTrial): string | undefined {
+  if (!t.damaged) return undefined
+  return Object.entries(t.damaged)
+    .map(([field, d]) => `${field}: ${d?.message}`)
+    .join('; ')
 }
 
 function csvCell(v: unknown): string {
@@ -55,6 +69,7 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           elapsedMs: data.elapsedMs ?? null,
           versions: data.versions ?? null,
           config: data.config ?? null,
+          ...(data.warnings?.length ? { warnings: data.warnings } : {}),
         },
         trials: rows.map(({ rank, t }) => ({
           rank,
@@ -62,11 +77,12 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           status: t.status,
           objective: t.objective,
           key: t.key,
-          arch: t.arch,
+          arch: t.damaged?.arch ? null : t.arch,
           metrics: t.metrics,
           ...(t.error ? { error: t.error } : {}),
           ...(t.timings ? { durationMs: t.timings.durationMs } : {}),
           ...(t.worker ? { worker: t.worker } : {}),
+          ...(t.damaged ? { damaged: t.damaged } : {}),
         })),
         // every finished trial, by id: a complete backup of the results
         allTrials: data.trials.map((t) => ({
@@ -74,7 +90,7 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           status: t.status,
           objective: t.objective,
           key: t.key,
-          arch: t.arch,
+          arch: t.damaged?.arch ? null : t.arch,
           metrics: t.metrics,
           error: t.error ?? null,
           timings: t.timings ?? null,
@@ -83,6 +99,7 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           worker: t.worker ?? null,
           ...(t.meta === undefined ? {} : { meta: t.meta }),
           ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
+          ...(t.damaged ? { damaged: t.damaged } : {}),
         })),
       },
       null,
@@ -103,6 +120,9 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
       'key',
       'arch',
     ]
+    // only when the store has damaged trials: the fields that could not be read
+    const anyDamaged = rows.some(({ t }) => t.damaged)
+    if (anyDamaged) header.push('damaged')
     const lines = [header.join(',')]
     for (const { rank, t } of rows) {
       lines.push(
@@ -116,7 +136,8 @@ export function exportText(data: ExperimentData, opts: ExportOptions = {}): stri
           t.error?.code,
           t.error?.message,
           t.key,
-          t.arch,
+          t.damaged?.arch ? undefined : t.arch,
+          ...(anyDamaged ? [damagedText(t)] : []),
         ]
           .map(csvCell)
           .join(','),
@@ -142,6 +163,7 @@ export async function exportTrials(
   opts: ExportOptions & { file?: string } = {},
 ): Promise<string> {
   const data = readExperiment(dir)
+  for (const w of data.warnings ?? []) opts.onWarning?.(w)
   const text = exportText(data, opts)
   if (opts.file) await writeOutputFile(opts.file, data.dir, text)
   return text

@@ -1,12 +1,15 @@
 import {
   type JsonValue,
+  type Logger,
   NaskitError,
+  type OneShotServices,
   type OneShotStrategy,
   type Proposal,
   type SamplingStrategy,
   SearchSpace,
   type StrategyStatus,
 } from '@naskit/core'
+import type { LoadedEvaluator } from './plugins'
 import type { Store } from './store'
 import type { RunEvent, StoredConfig } from './types'
 
@@ -41,6 +44,39 @@ export function listStrategy(items: Proposal[]): SamplingStrategy {
   }
 }
 
+/** The experiment's budget in training epochs, when it has one. */
+function epochsOf(config: StoredConfig): { epochs?: number } {
+  const epochs = (config.budget as { epochs?: unknown }).epochs
+  return typeof epochs === 'number' ? { epochs } : {}
+}
+
+/**
+ * The services a one-shot strategy gets: the experiment's data (through the evaluator
+ * plugin's `dataset` hook, loaded when the strategy asks), its backend, seed, space and log,
+ * so that DARTS or a supernet search what the experiment's evaluator trains on.
+ */
+export function oneShotServices(
+  config: StoredConfig,
+  host: { evaluator?: LoadedEvaluator; log?: Logger },
+): OneShotServices {
+  const plugin = host.evaluator?.plugin
+  const options = config.evaluator.options as never
+  const log = host.log
+  const services: OneShotServices = {
+    config,
+    space: SearchSpace.fromJSON(config.space),
+    evaluator: { name: config.evaluator.name, options: config.evaluator.options },
+    seed: config.seed,
+  }
+  if (log) services.log = log
+  if (plugin?.dataset) {
+    const hook = plugin.dataset.bind(plugin)
+    services.dataset = () => hook({ options, log: log ?? { info() {}, warn() {} } })
+  }
+  if (plugin?.backend) services.backend = plugin.backend(options)
+  return services
+}
+
 /**
  * Runs a one-shot strategy's own search (supernet training) with the experiment's budget,
  * progress events, checkpoints in the store and the stop signal, and stores the architectures
@@ -53,6 +89,7 @@ export async function runOneShot(
   config: StoredConfig,
   emit: (e: RunEvent) => void,
   signal: AbortSignal | undefined,
+  host: { evaluator?: LoadedEvaluator; log?: Logger } = {},
 ): Promise<Proposal[] | null> {
   const saved = store.getMeta<{ architectures: Proposal[] }>('oneShotResult')
   if (saved) return saved.architectures
@@ -64,6 +101,7 @@ export async function runOneShot(
   try {
     const result = await strategy.run({
       budget: {
+        ...epochsOf(config),
         ...(config.budget.timeMs !== null ? { timeMs: config.budget.timeMs } : {}),
         ...(config.budget.trials !== null ? { trials: config.budget.trials } : {}),
       },
@@ -83,12 +121,7 @@ export async function runOneShot(
         })
       },
       ...(resume !== undefined ? { resume: { state: resume, blobs: store.blobs() } } : {}),
-      services: {
-        config,
-        space: SearchSpace.fromJSON(config.space),
-        evaluator: config.evaluator,
-        seed: config.seed,
-      },
+      services: oneShotServices(config, host),
     })
     if (controller.signal.aborted) return null
     const architectures = result.architectures.map((a) => ({

@@ -1,9 +1,9 @@
 import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { rename, unlink, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve as resolvePath } from 'node:path'
 import { NaskitError } from '@naskit/core'
 import { LOCK_FILE } from './lock'
-import { STORE_FILE } from './store'
+import { STORE_FILE, storageError } from './store'
 
 /** Names of the files that make up an experiment's store and lock. */
 const EXPERIMENT_FILE = new RegExp(
@@ -120,21 +120,43 @@ export function checkOutputFile(file: string, experimentDir: string): string {
   return abs
 }
 
-/** Writes `text` to `file` after {@link checkOutputFile}; file system errors become coded. */
+/**
+ * Writes `text` to `file` after {@link checkOutputFile}, whole or not at all: into a temporary
+ * file beside it, then renamed over it, so a full disk leaves an existing file as it was and no
+ * partial one. A full disk is `E_DISK_FULL`, a read-only folder `E_READ_ONLY`; other file system
+ * errors are `E_BAD_OPTIONS`.
+ */
 export async function writeOutputFile(
   file: string,
   experimentDir: string,
   text: string,
 ): Promise<string> {
   const abs = checkOutputFile(file, experimentDir)
+  // write through a symlink to the file it points to, as writing in place would
+  const target = realOrNull(abs) ?? join(realOrNull(dirname(abs)) ?? dirname(abs), basename(abs))
+  const tmp = join(
+    dirname(target),
+    `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+  )
   try {
-    await writeFile(abs, text)
+    await writeFile(tmp, text)
+    await rename(tmp, target)
   } catch (error) {
+    await unlink(tmp).catch(() => undefined)
     const code = (error as { code?: string }).code ?? 'unknown'
-    throw new NaskitError(
-      'E_BAD_OPTIONS',
-      `Cannot write ${abs} (${code}): ${(error as Error).message}`,
-      { cause: error },
+    throw (
+      storageError(error, `write ${abs}`, {
+        writing: true,
+        hint: 'Or write it elsewhere with --file FILE.',
+        ...((error as { path?: unknown }).path === tmp
+          ? { subject: `the folder ${dirname(target)}` }
+          : {}),
+      }) ??
+      new NaskitError(
+        'E_BAD_OPTIONS',
+        `Cannot write ${abs} (${code}): ${(error as Error).message}`,
+        { cause: error },
+      )
     )
   }
   return abs

@@ -36,6 +36,7 @@ export const EVALUATOR_PACKAGES: Readonly<Record<string, string>> = {
   mnist: '@naskit/trainer-tfjs',
   'fashion-mnist': '@naskit/trainer-tfjs',
   tfjs: '@naskit/trainer-tfjs',
+  images: '@naskit/trainer-tfjs',
 }
 
 export interface LoadedEvaluator {
@@ -50,6 +51,42 @@ export function pluginVersion(loaded: {
   ref: ModuleRef | null
 }): string | null {
   return loaded.ref?.version ?? loaded.plugin.version ?? null
+}
+
+/**
+ * What went wrong while loading a module, in a few lines: the error's name and message, and the
+ * place in `file` it points to when the message does not say it.
+ */
+export function describeLoadError(error: unknown, file: string | null): string {
+  const e = error as { name?: unknown; message?: unknown; stack?: unknown } | null
+  const raw = typeof e?.message === 'string' ? e.message : String(error)
+  const lines = raw
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+  // esbuild's "Transform failed with 1 error:" says nothing the next line does not
+  let message = lines
+    .filter((l) => !/^Transform failed with \d+ errors?:?$/.test(l))
+    .slice(0, 3)
+    .join(' ')
+  const name = typeof e?.name === 'string' ? e.name : ''
+  if (name !== '' && name !== 'TransformError' && !/^\w*Error: /.test(message))
+    message = `${name}: ${message}`
+  if (file !== null && !message.includes(file) && typeof e?.stack === 'string') {
+    const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    const at = new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(e.stack)
+    if (at) message += ` (at ${file}:${at[1]}:${at[2]})`
+  }
+  return message
+}
+
+/** `E_PLUGIN_LOAD` for a module that was found but throws (or does not parse) when imported. */
+function loadFailure(error: unknown, what: string, file: string | null): NaskitError {
+  return new NaskitError(
+    'E_PLUGIN_LOAD',
+    `${what} does not load: ${describeLoadError(error, file)}. Fix the module and run the command again.`,
+    { cause: error },
+  )
 }
 
 /** The runner's install directory is searched too, so packages installed beside it are found. */
@@ -69,11 +106,20 @@ export const installCommand = coreInstallCommand
  * `name#plugin` picks one of a package's `strategies`. The resolver of `@naskit/core/node`, also
  * looking beside the runner's install. `E_UNKNOWN_STRATEGY` suggests the nearest installed name.
  */
-export function loadStrategy(
+export async function loadStrategy(
   spec: string | StrategyPlugin,
   baseDir: string,
 ): Promise<LoadedStrategy> {
-  return coreLoadStrategy(spec, baseDir, LOOKUP)
+  try {
+    return await coreLoadStrategy(spec, baseDir, LOOKUP)
+  } catch (error) {
+    if (error instanceof NaskitError || typeof spec !== 'string') throw error
+    const base = splitPick(spec.trim()).base
+    const file = isPathSpecifier(base)
+      ? (locateModule(base, baseDir, LOOKUP)?.file ?? resolvePath(baseDir, base))
+      : null
+    throw loadFailure(error, `Strategy "${spec}"${file ? ` (${file})` : ''}`, file)
+  }
 }
 
 /** Installed strategy packages visible from `baseDir` (not loaded). */
@@ -288,7 +334,13 @@ export async function loadEvaluator(
       `Unknown evaluator "${spec}".${hint}\nBuilt-in evaluators: ${names.join(', ')}; or give a module path (./my-evaluator.ts), or the name of an installed package (${installCommand(pkgSpec, baseDir)} if it is one).`,
     )
   }
-  const mod = await importFile(target.file)
+  let mod: Record<string, unknown>
+  try {
+    mod = await importFile(target.file)
+  } catch (error) {
+    if (error instanceof NaskitError) throw error
+    throw loadFailure(error, `Evaluator module ${target.file}`, target.file)
+  }
   const chosen = pickEvaluator(mod, builtIn ? (pick ?? base) : pick, pkgSpec)
   return { plugin: chosen.plugin, spec, ref: moduleRef(target, chosen.pick) }
 }

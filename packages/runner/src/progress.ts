@@ -110,7 +110,7 @@ function startLine(e: Extract<RunEvent, { type: 'start' }>): string {
   const verb = e.resumed
     ? `Resuming ${e.dir} (${e.done} trials done${e.rerun > 0 ? `, ${e.rerun} to rerun` : ''})`
     : `Searching into ${e.dir}`
-  return `${verb}: space ${e.space}, strategy ${e.strategy}, evaluator ${e.evaluator} (${e.executor === 'threads' ? `${e.workers} worker thread${e.workers === 1 ? '' : 's'}` : e.executor === 'redis' ? `${e.workers} in flight on the Redis queue` : `${e.workers} in flight, in-process`}).`
+  return `${verb}: space ${e.space}, strategy ${e.strategy}, evaluator ${e.evaluator} (${e.executor === 'threads' ? (e.threads !== undefined ? `${e.threads} worker threads, ${e.workers} trials in flight` : `${e.workers} worker thread${e.workers === 1 ? '' : 's'}`) : e.executor === 'redis' ? `${e.workers} in flight on the Redis queue` : `${e.workers} in flight, in-process`}).`
 }
 
 /** NDJSON: one JSON object per event. */
@@ -134,6 +134,7 @@ export function lineReporter(out: ProgressSink, intervalMs = 10_000): (e: RunEve
         out.write(`[naskit] ${t.summary()}\n`)
       }
     } else if (e.type === 'warning') out.write(`warning: ${e.message}\n`)
+    else if (e.type === 'info') out.write(`${e.message}\n`)
     else if (e.type === 'stopping') {
       if (e.running > 0)
         out.write(
@@ -178,9 +179,9 @@ export function ttyReporter(out: ProgressSink): (e: RunEvent) => void {
         `\r\x1b[2Kone-shot search ${Math.round(e.fraction * 100)}%${e.message ? ` ${e.message}` : ''}`,
       )
       drawn = true
-    } else if (e.type === 'warning') {
+    } else if (e.type === 'warning' || e.type === 'info') {
       clear()
-      out.write(`warning: ${e.message}\n`)
+      out.write(e.type === 'warning' ? `warning: ${e.message}\n` : `${e.message}\n`)
       draw(true)
     } else if (e.type === 'stopping') {
       if (e.running === 0) return

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve as resolvePath } from 'node:path'
-import { NaskitError, type SpaceSpec } from '@naskit/core'
+import { isNaskitError, NaskitError, type SpaceSpec } from '@naskit/core'
 import { archSvgs, escapeXml } from './arch-svg'
 import type { StoredConfig } from './types'
 import { writeOutputFile } from './output-file'
@@ -18,22 +18,56 @@ export interface ExperimentData {
   elapsedMs: number | undefined
   trials: StoredTrial[]
   running: number
+  /**
+   * What could not be read: damaged settings (left undefined) and trials with damaged fields
+   * (see {@link StoredTrial.damaged}). Empty for a whole store.
+   */
+  warnings?: string[]
+  /** Settings whose stored text is damaged (such as `config`). */
+  damagedSettings?: string[]
 }
 
-/** Reads an experiment folder (read-only; works while a search is running). */
+/**
+ * Reads an experiment folder (read-only; works while a search is running, and on a read-only
+ * folder or disk). A damaged record does not stop it: it is left out or marked, and named in
+ * `warnings`.
+ */
 export function readExperiment(dir: string): ExperimentData {
   const abs = resolvePath(dir)
   const store = Store.open(abs, { readonly: true })
+  const warnings: string[] = []
+  const damagedSettings: string[] = []
+  const setting = <T>(key: string): T | undefined => {
+    try {
+      return store.getMeta<T>(key)
+    } catch (error) {
+      if (!isNaskitError(error, 'E_BAD_RECORD')) throw error
+      damagedSettings.push(key)
+      warnings.push(`The stored setting "${key}" of ${abs} is not valid JSON; it is left out.`)
+      return undefined
+    }
+  }
   try {
+    const trials = store.trials()
+    for (const t of trials) {
+      if (!t.damaged) continue
+      const fields = Object.keys(t.damaged).map((f) => `"${f}"`)
+      const one = fields.length === 1
+      warnings.push(
+        `Trial ${t.id} of ${abs}: the stored field${one ? '' : 's'} ${fields.join(', ')} ${one ? 'is' : 'are'} not valid JSON (${Object.values(t.damaged)[0]?.message}); the trial is kept with ${one ? 'that field' : 'those fields'} empty and marked "damaged".`,
+      )
+    }
     return {
       dir: abs,
-      config: store.getMeta<StoredConfig>('config'),
-      status: store.getMeta('status'),
-      versions: store.getMeta('versions'),
-      createdAt: store.getMeta<number>('createdAt'),
-      elapsedMs: store.getMeta<number>('elapsedMs'),
-      trials: store.trials(),
+      config: setting<StoredConfig>('config'),
+      status: setting('status'),
+      versions: setting('versions'),
+      createdAt: setting<number>('createdAt'),
+      elapsedMs: setting<number>('elapsedMs'),
+      trials,
       running: store.counts().running,
+      warnings,
+      damagedSettings,
     }
   } finally {
     store.close()
@@ -181,7 +215,11 @@ export function renderReport(data: ExperimentData, opts: { top?: number } = {}):
     .slice(0, Math.min(top, 5))
     .map(
       (t, i) =>
-        `<div class="arch"><h3>#${i + 1} · trial ${t.id} · objective ${fmt(t.objective)}</h3>${archSvgs(t.arch, space).join('')}<div class="muted"><code>${escapeXml(JSON.stringify(t.arch))}</code></div></div>`,
+        `<div class="arch"><h3>#${i + 1} · trial ${t.id} · objective ${fmt(t.objective)}</h3>${
+          t.damaged?.arch
+            ? `<p class="muted">Its stored architecture is damaged: <code>${escapeXml(t.damaged.arch.text)}</code></p>`
+            : `${archSvgs(t.arch, space).join('')}<div class="muted"><code>${escapeXml(JSON.stringify(t.arch))}</code></div>`
+        }</div>`,
     )
     .join('')
   const failedRows = failed
@@ -222,6 +260,7 @@ export function renderReport(data: ExperimentData, opts: { top?: number } = {}):
 <body>
 <header><h1>${escapeXml(title)}</h1><div class="meta">${escapeXml(data.dir)}${cfg ? ` · seed ${cfg.seed} · budget ${escapeXml(budget)} · ${cfg.workers} worker(s)` : ''}${data.createdAt ? ` · created ${new Date(data.createdAt).toISOString()}` : ''}</div></header>
 <main>
+${data.warnings?.length ? `<section id="warnings"><h2>Damaged records</h2><ul>${data.warnings.map((w) => `<li>${escapeXml(w)}</li>`).join('')}</ul></section>` : ''}
 <section><div class="stats">${stats.map(([k, v]) => `<div><b>${escapeXml(v as string)}</b>${escapeXml(k as string)}</div>`).join('')}</div>${data.status?.message ? `<p class="muted">${escapeXml(data.status.message)}</p>` : ''}</section>
 <div class="grid">
 <section><h2>Best so far, by trial</h2><div id="chart-trial" class="chart"></div></section>
@@ -286,17 +325,21 @@ ${failed.length > 0 ? `<section><h2>Failed trials (${failed.length})</h2><table 
 `
 }
 
-/** Writes `report.html` (or `file`) for an experiment folder and returns its path. */
+/**
+ * Writes `report.html` (or `file`) for an experiment folder and returns its path; damaged
+ * records (see {@link ExperimentData.warnings}) are reported to `onWarning` and in the page.
+ */
 export async function writeReport(
   dir: string,
-  opts: { file?: string; top?: number } = {},
+  opts: { file?: string; top?: number; onWarning?: (message: string) => void } = {},
 ): Promise<string> {
   const data = readExperiment(dir)
-  if (!data.config)
+  if (!data.config && !data.damagedSettings?.includes('config'))
     throw new NaskitError(
       'E_NO_EXPERIMENT',
       `${dir} holds no experiment yet (no configuration stored).`,
     )
+  for (const w of data.warnings ?? []) opts.onWarning?.(w)
   return writeOutputFile(
     opts.file ?? join(data.dir, 'report.html'),
     data.dir,

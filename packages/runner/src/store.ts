@@ -1,5 +1,18 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import {
+  accessSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import type { Arch, Fidelity, JsonValue, MetricValue, TrialResult } from '@naskit/core'
 import { NaskitError } from '@naskit/core'
 import Database from 'better-sqlite3'
@@ -49,6 +62,20 @@ export interface StoredTrial extends TrialResult {
   /** Run time of the experiment (summed over sessions) when the trial finished. */
   elapsedMs: number | null
   attempts: number
+  /**
+   * Fields of the stored row that cannot be read (not valid JSON), with the reason and the text
+   * as stored; such a field is left empty (`arch` and `metrics` `{}`, `meta`, `fidelity` absent).
+   * Absent when the row is whole.
+   */
+  damaged?: Partial<Record<'arch' | 'metrics' | 'meta' | 'fidelity', DamagedField>>
+}
+
+/** A stored field that is not valid JSON. */
+export interface DamagedField {
+  /** Why it cannot be read (the JSON parser's message). */
+  message: string
+  /** The text as stored. */
+  text: string
 }
 
 /** A trial that was running when the experiment stopped. */
@@ -123,6 +150,100 @@ export function nativeModuleError(error: unknown): NaskitError | null {
   )
 }
 
+/** The `code` of a Node.js file system error (`ENOSPC`…) or of an SQLite error (`SQLITE_FULL`…). */
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : ''
+}
+
+function firstLine(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message
+  const text = typeof message === 'string' ? message : String(error)
+  return text.split('\n')[0] as string
+}
+
+/**
+ * A file system or SQLite error as a coded {@link NaskitError}: a full disk (or quota) is
+ * `E_DISK_FULL`, a read-only file, folder or mount `E_READ_ONLY`, a denied read `E_PERMISSION`,
+ * an input/output error `E_IO`; null for any other error. `action` says what naskit was doing
+ * ("write the experiment store /x/naskit.db"); `hint` is added to the advice.
+ */
+export function storageError(
+  error: unknown,
+  action: string,
+  opts: {
+    writing?: boolean
+    hint?: string
+    /** What is read-only or denied, when not the thing `action` names ("the folder /x"). */
+    subject?: string
+  } = {},
+): NaskitError | null {
+  if (error instanceof NaskitError) return error
+  const code = codeOf(error)
+  const detail =
+    code !== '' && !firstLine(error).startsWith(code)
+      ? `${code}: ${firstLine(error)}`
+      : firstLine(error)
+  const hint = opts.hint ? ` ${opts.hint}` : ''
+  const make = (c: string, message: string) =>
+    new NaskitError(c, message, { cause: error, details: { code } })
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL')
+    return make(
+      'E_DISK_FULL',
+      `Cannot ${action}: the disk is full (${detail}). Free space on that disk (or raise the quota), then run the command again.${hint}`,
+    )
+  if (
+    code === 'EROFS' ||
+    code.startsWith('SQLITE_READONLY') ||
+    (opts.writing && (code === 'EACCES' || code === 'EPERM'))
+  )
+    return make(
+      'E_READ_ONLY',
+      `Cannot ${action}: ${opts.subject ?? 'it'} is read-only (${detail}). Make it writable (chmod u+w, or mount the disk read-write), then run the command again.${hint}`,
+    )
+  if (code === 'EACCES' || code === 'EPERM')
+    return make(
+      'E_PERMISSION',
+      `Cannot ${action}: permission denied (${detail}). Give this user access to it (chmod u+rw), then run the command again.`,
+    )
+  if (code === 'EIO' || code.startsWith('SQLITE_IOERR'))
+    return make(
+      'E_IO',
+      `Cannot ${action}: the disk reported an input/output error (${detail}). Check the disk (it may be full, failing or disconnected), then run the command again.${hint}`,
+    )
+  return null
+}
+
+/** True when `dir` cannot be written (a read-only mount, or no write permission). */
+function unwritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/** Advice for a store that cannot be written. */
+export function readOnlyHint(dir: string): string {
+  return `naskit report and naskit export read a read-only experiment; to continue the search, copy the folder ${dir} somewhere writable and resume the copy with \`naskit search --out COPY\`.`
+}
+
+/** A store SQLite cannot read where it is (it would need to create files beside it). */
+class CannotReadInPlace extends Error {
+  constructor(override readonly cause: unknown) {
+    super(firstLine(cause))
+  }
+}
+
+function damagedRecord(path: string, what: string, error: unknown, advice: string): NaskitError {
+  return new NaskitError(
+    'E_BAD_RECORD',
+    `The experiment store ${path} holds a damaged ${what}: it is not valid JSON (${firstLine(error)}). ${advice}`,
+    { cause: error },
+  )
+}
+
 function readHeader(path: string): Buffer {
   const fd = openSync(path, 'r')
   try {
@@ -143,10 +264,13 @@ export class Store {
   readonly db: Database.Database
   readonly path: string
   private readonly stmts: ReturnType<Store['prepare']>
+  /** The private copy a read-only store was opened from (removed on close), or null. */
+  private readonly snapshotDir: string | null
 
-  private constructor(db: Database.Database, path: string) {
+  private constructor(db: Database.Database, path: string, snapshotDir: string | null = null) {
     this.db = db
     this.path = path
+    this.snapshotDir = snapshotDir
     this.stmts = this.prepare()
   }
 
@@ -158,23 +282,64 @@ export class Store {
   /**
    * Opens the store of an experiment folder, creating it when `create` is set and there is
    * none. A file that is not a naskit store (corrupt, foreign, or from a newer version) is
-   * refused with `E_BAD_STORE`, never overwritten.
+   * refused with `E_BAD_STORE`, never overwritten. A store on a read-only folder or disk opens
+   * for reading (from a private copy when SQLite cannot read it in place); opening it for
+   * writing is `E_READ_ONLY`, and a full disk `E_DISK_FULL`.
    */
   static open(dir: string, opts: { create?: boolean; readonly?: boolean } = {}): Store {
     const path = join(dir, STORE_FILE)
     const existed = existsSync(path)
+    try {
+      return Store.openAt(dir, path, existed, opts, null)
+    } catch (error) {
+      if (!(error instanceof CannotReadInPlace)) throw error
+    }
+    // SQLite needs to create `naskit.db-shm` to read a store in place; in a read-only folder it
+    // reads a private copy of the store and its write-ahead log instead
+    let copy: string | null = null
+    try {
+      copy = mkdtempSync(join(tmpdir(), 'naskit-readonly-'))
+      copyFileSync(path, join(copy, STORE_FILE))
+      if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, join(copy, `${STORE_FILE}-wal`))
+      return Store.openAt(dir, path, true, opts, copy)
+    } catch (error) {
+      if (copy !== null) rmSync(copy, { recursive: true, force: true })
+      const cause = error instanceof CannotReadInPlace ? error.cause : error
+      // (a NaskitError, such as E_BAD_STORE for a damaged copy, comes back as it is)
+      throw (
+        storageError(cause, `read the experiment store ${path} (through a copy in ${tmpdir()})`) ??
+        refuse(path, `it cannot be read (${firstLine(cause)})`)
+      )
+    }
+  }
+
+  /** Opens `path` (or, with `snapshotDir`, its copy there) as {@link Store.open} describes. */
+  private static openAt(
+    dir: string,
+    path: string,
+    existed: boolean,
+    opts: { create?: boolean; readonly?: boolean },
+    snapshotDir: string | null,
+  ): Store {
+    const file = snapshotDir === null ? path : join(snapshotDir, STORE_FILE)
     if (!existed && !opts.create) {
       throw new NaskitError(
         'E_NO_EXPERIMENT',
         `No experiment in ${dir} (no ${STORE_FILE}). Run \`naskit search --out ${dir}\` first.`,
       )
     }
+    const writeHint = opts.readonly ? '' : readOnlyHint(dir)
     if (existed) {
       const stat = statSync(path)
       if (!stat.isFile()) throw refuse(path, 'it is not a regular file')
       // created, then stopped before its first commit (even by kill -9): no experiment yet
       if (stat.size === 0 && opts.readonly) throw noExperimentYet(dir)
-      const header = readHeader(path)
+      let header: Buffer
+      try {
+        header = readHeader(path)
+      } catch (error) {
+        throw storageError(error, `read the experiment store ${path}`) ?? error
+      }
       if (
         header.length > 0 &&
         header.subarray(0, 16).toString('latin1') !== 'SQLite format 3\u0000'
@@ -189,18 +354,44 @@ export class Store {
         throw refuse(path, 'it is an SQLite database of another application')
       }
     } else {
-      mkdirSync(dir, { recursive: true })
+      try {
+        mkdirSync(dir, { recursive: true })
+      } catch (error) {
+        throw storageError(error, `create the experiment folder ${dir}`, { writing: true }) ?? error
+      }
+    }
+    const action = `${opts.readonly ? 'read' : 'write'} the experiment store ${path}`
+    // a store that cannot be written (read-only mount, immutable file) is not a damaged one
+    const readOnly = (error: unknown): NaskitError | null => {
+      const code = codeOf(error)
+      if (opts.readonly && snapshotDir === null && existed) {
+        if (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_READONLY'))
+          throw new CannotReadInPlace(error)
+      }
+      if (code === 'SQLITE_BUSY')
+        return new NaskitError(
+          'E_LOCKED',
+          `Cannot ${action}: another process keeps it busy (${firstLine(error)}). Wait for it to finish, then run the command again.`,
+          { cause: error },
+        )
+      if (!opts.readonly && code === 'SQLITE_CANTOPEN' && unwritable(existed ? path : dir)) {
+        const rofs = Object.assign(new Error(firstLine(error)), { code: 'EROFS' })
+        return storageError(rofs, action, { hint: writeHint })
+      }
+      return storageError(error, action, { writing: !opts.readonly, hint: writeHint })
     }
     let db: Database.Database
     try {
-      db = new Database(path, { readonly: opts.readonly === true, fileMustExist: existed })
+      db = new Database(file, { readonly: opts.readonly === true, fileMustExist: existed })
     } catch (error) {
       throw (
         nativeModuleError(error) ??
+        readOnly(error) ??
         refuse(path, `it cannot be opened (${(error as Error).message})`)
       )
     }
     try {
+      db.pragma('busy_timeout = 5000')
       if (!existed || (db.pragma('application_id', { simple: true }) === 0 && Store.isEmpty(db))) {
         if (opts.readonly) throw noExperimentYet(dir)
         db.pragma('journal_mode = WAL')
@@ -211,16 +402,32 @@ export class Store {
         })()
       } else {
         Store.check(db, path)
-        if (!opts.readonly) db.pragma('journal_mode = WAL')
+        if (!opts.readonly) {
+          db.pragma('journal_mode = WAL')
+          if (snapshotDir === null) Store.probeWrite(db)
+        }
       }
       db.pragma('synchronous = NORMAL')
-      db.pragma('busy_timeout = 5000')
     } catch (error) {
       db.close()
       if (error instanceof NaskitError) throw error
-      throw refuse(path, `it is damaged (${(error as Error).message})`)
+      throw readOnly(error) ?? refuse(path, `it is damaged (${(error as Error).message})`)
     }
-    return new Store(db, path)
+    return new Store(db, path, snapshotDir)
+  }
+
+  /**
+   * SQLite opens a file it cannot write (an immutable or read-only file in a writable folder)
+   * for reading without a word; a write rolled back at once tells.
+   */
+  private static probeWrite(db: Database.Database): void {
+    const version = db.pragma('user_version', { simple: true }) as number
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.pragma(`user_version = ${version}`)
+    } finally {
+      db.exec('ROLLBACK')
+    }
   }
 
   private static isEmpty(db: Database.Database): boolean {
@@ -296,17 +503,46 @@ export class Store {
     }
   }
 
+  /** A stored setting; `E_BAD_RECORD` when its stored text is not valid JSON. */
   getMeta<T = JsonValue>(key: string): T | undefined {
     const row = this.stmts.getMeta.get(key)
-    return row === undefined ? undefined : (JSON.parse(row.value) as T)
+    if (row === undefined) return undefined
+    try {
+      return JSON.parse(row.value) as T
+    } catch (error) {
+      throw damagedRecord(
+        this.path,
+        `setting "${key}"`,
+        error,
+        `Save the trials with \`naskit export ${dirname(this.path)} --format json --file FILE\` and start a new experiment in another folder.`,
+      )
+    }
   }
 
   setMeta(key: string, value: unknown): void {
-    this.stmts.setMeta.run(key, JSON.stringify(value))
+    this.writing(() => this.stmts.setMeta.run(key, JSON.stringify(value)))
   }
 
   event(type: string, data?: unknown): void {
-    this.stmts.event.run(Date.now(), type, data === undefined ? null : JSON.stringify(data))
+    this.writing(() =>
+      this.stmts.event.run(Date.now(), type, data === undefined ? null : JSON.stringify(data)),
+    )
+  }
+
+  /** Runs a write; a full disk or a read-only store becomes `E_DISK_FULL` / `E_READ_ONLY`. */
+  private writing<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (error) {
+      const dir = dirname(this.path)
+      const coded = storageError(error, `write to the experiment store ${this.path}`, {
+        writing: true,
+        hint: ['SQLITE_FULL', 'ENOSPC', 'EDQUOT'].includes(codeOf(error))
+          ? `Every trial committed before is kept; resume with \`naskit search --out ${dir}\`.`
+          : readOnlyHint(dir),
+      })
+      throw coded ?? error
+    }
   }
 
   /**
@@ -403,25 +639,40 @@ export class Store {
    */
   checkpointWal(mode: 'PASSIVE' | 'TRUNCATE' = 'PASSIVE'): boolean {
     if (this.db.readonly || !this.db.open) return false
-    const row = this.db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>
+    const row = this.writing(
+      () => this.db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>,
+    )
     return row[0]?.busy === 0
   }
 
-  /** Runs `fn` in one transaction. */
+  /** Runs `fn` in one transaction (rolled back when it throws). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)()
+    return this.writing(() => this.db.transaction(fn)())
   }
 
+  /** The latest strategy checkpoint; `E_BAD_RECORD` when it cannot be read. */
   checkpoint(): Checkpoint | null {
     const row = this.stmts.getCheckpoint.get()
-    return row
-      ? { seq: row.seq, state: JSON.parse(row.state) as JsonValue, nextTrialId: row.next_trial_id }
-      : null
+    if (!row) return null
+    let state: JsonValue
+    try {
+      state = JSON.parse(row.state) as JsonValue
+    } catch (error) {
+      throw damagedRecord(
+        this.path,
+        'strategy checkpoint',
+        error,
+        `The search cannot continue from it. Save the trials with \`naskit export ${dirname(this.path)} --format json --file FILE\` and start a new experiment in another folder.`,
+      )
+    }
+    return { seq: row.seq, state, nextTrialId: row.next_trial_id }
   }
 
   setBlobs(blobs: Record<string, Uint8Array>): void {
-    for (const [name, data] of Object.entries(blobs))
-      this.stmts.setBlob.run(name, Buffer.from(data))
+    this.writing(() => {
+      for (const [name, data] of Object.entries(blobs))
+        this.stmts.setBlob.run(name, Buffer.from(data))
+    })
   }
 
   blobs(): Record<string, Uint8Array> {
@@ -435,7 +686,10 @@ export class Store {
     return out
   }
 
-  /** Finished trials (ok and failed), by id. */
+  /**
+   * Finished trials (ok and failed), by id. A row with a field that is not valid JSON is still
+   * returned, with that field empty and listed in `damaged`.
+   */
   trials(): StoredTrial[] {
     const rows = this.db
       .prepare("SELECT * FROM trials WHERE status != 'running' ORDER BY id")
@@ -443,19 +697,34 @@ export class Store {
     return rows.map(toStoredTrial)
   }
 
-  /** Trials that were running when the experiment last stopped. */
+  /**
+   * Trials that were running when the experiment last stopped; `E_BAD_RECORD` when one of them
+   * cannot be read (it could not be run again).
+   */
   runningTrials(): RunningTrial[] {
     const rows = this.db
       .prepare("SELECT * FROM trials WHERE status = 'running' ORDER BY id")
       .all() as TrialRow[]
-    return rows.map((r) => ({
-      id: r.id,
-      key: r.key,
-      arch: JSON.parse(r.arch) as Arch,
-      attempts: r.attempts,
-      ...(r.meta === null ? {} : { meta: JSON.parse(r.meta) as JsonValue }),
-      ...(r.fidelity === null ? {} : { fidelity: JSON.parse(r.fidelity) as Fidelity }),
-    }))
+    return rows.map((r) => {
+      const t = toStoredTrial(r)
+      const bad = Object.entries(t.damaged ?? {})[0]
+      if (bad) {
+        throw damagedRecord(
+          this.path,
+          `${bad[0]} of trial ${r.id} (running when the search stopped)`,
+          { message: bad[1].message },
+          `The trial cannot be run again. Save the trials with \`naskit export ${dirname(this.path)} --format json --file FILE\` and start a new experiment in another folder.`,
+        )
+      }
+      return {
+        id: r.id,
+        key: r.key,
+        arch: t.arch,
+        attempts: r.attempts,
+        ...(t.meta === undefined ? {} : { meta: t.meta }),
+        ...(t.fidelity === undefined ? {} : { fidelity: t.fidelity }),
+      }
+    })
   }
 
   counts(): { ok: number; failed: number; running: number } {
@@ -478,23 +747,39 @@ export class Store {
     ).map((e) => ({
       at: e.at,
       type: e.type,
-      data: e.data === null ? null : (JSON.parse(e.data) as unknown),
+      data: e.data === null ? null : (parseOr(e.data, 'data') as unknown),
     }))
   }
 
   close(): void {
     if (this.db.open) this.db.close()
+    if (this.snapshotDir !== null) rmSync(this.snapshotDir, { recursive: true, force: true })
+  }
+}
+
+/** `text` parsed, or, when it is not valid JSON, what {@link StoredTrial.damaged} records. */
+function parseOr(text: string, field: string, damaged?: StoredTrial['damaged']): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    if (damaged) damaged[field as keyof typeof damaged] = { message: firstLine(error), text }
+    return { damaged: { message: firstLine(error), text } }
   }
 }
 
 function toStoredTrial(r: TrialRow): StoredTrial {
+  const damaged: NonNullable<StoredTrial['damaged']> = {}
+  const field = <T>(text: string, name: string, empty: T): T => {
+    const value = parseOr(text, name, damaged)
+    return name in damaged ? empty : (value as T)
+  }
   const t: StoredTrial = {
     id: r.id,
     key: r.key,
-    arch: JSON.parse(r.arch) as Arch,
+    arch: field<Arch>(r.arch, 'arch', {}),
     status: r.status as 'ok' | 'failed',
     objective: r.objective,
-    metrics: r.metrics === null ? {} : (JSON.parse(r.metrics) as Record<string, MetricValue>),
+    metrics: r.metrics === null ? {} : field<Record<string, MetricValue>>(r.metrics, 'metrics', {}),
     elapsedMs: r.elapsed_ms,
     attempts: r.attempts,
   }
@@ -506,8 +791,15 @@ function toStoredTrial(r: TrialRow): StoredTrial {
       durationMs: r.duration_ms ?? r.finished_at - r.started_at,
     }
   }
-  if (r.meta !== null) t.meta = JSON.parse(r.meta) as JsonValue
-  if (r.fidelity !== null) t.fidelity = JSON.parse(r.fidelity) as Fidelity
+  if (r.meta !== null) {
+    const meta = field<JsonValue | undefined>(r.meta, 'meta', undefined)
+    if (meta !== undefined) t.meta = meta
+  }
+  if (r.fidelity !== null) {
+    const fidelity = field<Fidelity | undefined>(r.fidelity, 'fidelity', undefined)
+    if (fidelity !== undefined) t.fidelity = fidelity
+  }
   if (r.worker !== null) t.worker = r.worker
+  if (Object.keys(damaged).length > 0) t.damaged = damaged
   return t
 }

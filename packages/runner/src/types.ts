@@ -16,6 +16,8 @@ export interface StoredConfig {
   /** The Redis queue (with a Redis executor). */
   queue?: string
   graceMs: number
+  /** Time limit of one trial in milliseconds (`trialTimeout`); null or absent: none. */
+  trialTimeoutMs?: number | null
 }
 
 /** Why a search ended. */
@@ -27,6 +29,8 @@ export type EndReason =
   | 'idle'
   | 'interrupted'
   | 'max-failures'
+  /** An in-process evaluation can never finish (a promise that nothing settles). */
+  | 'unsettled'
 
 /** Events of a running experiment (the CLI's progress and `--json` output). */
 export type RunEvent =
@@ -38,7 +42,10 @@ export type RunEvent =
       strategy: string
       evaluator: string
       executor: 'inline' | 'threads' | 'redis'
+      /** Trials in flight. */
       workers: number
+      /** Worker threads at most, when fewer than `workers`. */
+      threads?: number
       budget: Budget
       done: number
       failed: number
@@ -66,6 +73,8 @@ export type RunEvent =
       graceMs: number | null
     }
   | { type: 'warning'; message: string }
+  /** A notice from the evaluator or strategy (what data it found, which backend), once each. */
+  | { type: 'info'; message: string }
   | {
       type: 'end'
       dir: string
@@ -96,10 +105,22 @@ export interface RunExperimentOptions {
    * @default 'error'
    */
   onMismatch?: 'error' | 'new'
-  /** Aborting stops asking, lets running trials finish within the grace period, and returns. */
+  /**
+   * Aborting stops asking, lets running trials finish within the grace period (`graceMs`), and
+   * returns; trials still running then are abandoned (and rerun on resume).
+   */
   signal?: AbortSignal
   onEvent?(event: RunEvent): void
   log?: Logger
+  /**
+   * `trial-id`: finished trials are told to the strategy in the order they were asked, and new
+   * ones asked right after each, so a seeded search runs the same trials whatever the order in
+   * which parallel evaluations finish; a trial that finished early waits (holding its slot) for
+   * those asked before it. `finish`: told as they finish, for more throughput when evaluation
+   * times vary, but the trials then depend on those times.
+   * @default 'trial-id'
+   */
+  tellOrder?: 'trial-id' | 'finish'
 }
 
 /** Outcome of {@link runExperiment}. */

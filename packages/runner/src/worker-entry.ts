@@ -91,7 +91,27 @@ async function main(): Promise<void> {
           }),
       )
       controllers.delete(m.task.trialId)
-      post({ type: 'done', trialId: m.task.trialId, outcome, startedAt, finishedAt })
+      const done: FromWorker = {
+        type: 'done',
+        trialId: m.task.trialId,
+        outcome,
+        startedAt,
+        finishedAt,
+      }
+      try {
+        post(done)
+      } catch (error) {
+        // the outcome cannot be copied to the main thread (checked metrics always can)
+        post({
+          ...done,
+          outcome: {
+            error: {
+              code: 'E_BAD_METRICS',
+              message: `The outcome of this trial cannot be sent from its worker thread: ${(error as Error)?.message ?? String(error)}`,
+            },
+          },
+        })
+      }
     }
   })
   post({ type: 'ready' })

@@ -71,6 +71,7 @@ describe('runExperiment', () => {
         workers: 4,
         seed: 2,
       },
+      tellOrder: 'finish',
       onEvent: (e) => {
         if (e.type === 'trial') {
           finishOrder.push(e.trial.id)

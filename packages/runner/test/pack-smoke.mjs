@@ -1,6 +1,6 @@
 // Run by the pack smoke test inside a folder where only the packed @naskit/runner and
 // @naskit/core are installed: a seeded search with a user evaluator module, a resume, a report.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -50,6 +50,23 @@ if (!existsSync('run/report.html') || !readFileSync('run/report.html', 'utf8').i
 console.log(
   `runner: search, resume to 20 trials, report and export work from the installed package`,
 )
+
+// Without the trainer installed, a built-in evaluator of it says how to install it.
+const missing = spawnSync(
+  'node_modules/.bin/naskit',
+  ['search', '--evaluator', 'mnist', '--budget', '1', '--out', 'no-trainer', '--quiet'],
+  { encoding: 'utf8' },
+)
+if (
+  missing.status === 0 ||
+  !missing.stderr.includes('E_UNKNOWN_EVALUATOR') ||
+  !missing.stderr.includes('@naskit/trainer-tfjs') ||
+  !missing.stderr.includes('install')
+)
+  throw new Error(
+    `expected the missing-trainer notice, got exit ${missing.status}: ${missing.stderr.slice(-500)}`,
+  )
+console.log('runner: a built-in evaluator of a missing package names the install command')
 
 // Distributed trials through the installed package (bullmq, ioredis), when redis-server exists.
 let redisBin = null

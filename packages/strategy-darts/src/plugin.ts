@@ -4,6 +4,7 @@ import {
   NaskitError,
   type OneShotResult,
   type OneShotRunContext,
+  type OneShotServices,
   option,
 } from '@naskit/core'
 import { searchSettings } from './options.js'
@@ -23,8 +24,9 @@ import {
  * - `backend`: a backend choice (`auto`, `wasm`, `cpu`, …) or `current` to keep the active
  *   one (default: the `backend` option).
  */
-export interface DartsServices {
-  dataset?: Dataset
+export interface DartsServices extends OneShotServices<Dataset> {
+  /** The data to search on: a function (as the runner gives it) or a dataset. */
+  dataset?: (() => Dataset | Promise<Dataset>) | Dataset
   backend?: BackendChoice | 'current'
 }
 
@@ -90,8 +92,19 @@ export const dartsStrategy = defineStrategy({
         if (backend !== 'current') {
           await selectBackend({ backend, log: (line) => ctx.log.info(line) })
         }
+        const given = services.dataset
         const dataset =
-          services.dataset ?? (o.dataset === 'fashion-mnist' ? loadFashionMnist() : loadMnist())
+          given === undefined
+            ? o.dataset === 'fashion-mnist'
+              ? loadFashionMnist()
+              : loadMnist()
+            : typeof given === 'function'
+              ? await given()
+              : given
+        const [h, w, c] = dataset.imageShape
+        ctx.log.info(
+          `darts: searching on ${dataset.name} (${dataset.train.count} training images of ${h}×${w}×${c}, ${dataset.numClasses} classes)`,
+        )
         const epochs = run.budget.epochs ?? o.epochs
         if (!(Number.isInteger(epochs) && epochs >= 1)) {
           throw new NaskitError(

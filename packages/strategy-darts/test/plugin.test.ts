@@ -70,5 +70,21 @@ describe('darts plugin', () => {
     expect((resumed.details as { alphas: unknown }).alphas).toEqual(
       (result.details as { alphas: unknown }).alphas,
     )
+    // the runner gives the dataset as a function, called once when the search starts
+    let loads = 0
+    const lazy = createStrategy(dartsStrategy, { space: nb201Space(), options, seed: 3 })
+    const viaHost = await lazy.run(
+      ctx({
+        services: {
+          dataset: async () => {
+            loads++
+            return mnistSubset(512)
+          },
+          backend: 'current',
+        },
+      }),
+    )
+    expect(loads).toBe(1)
+    expect(viaHost.architectures[0]!.arch).toEqual(result.architectures[0]!.arch)
   })
 })

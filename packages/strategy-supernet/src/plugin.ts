@@ -6,6 +6,7 @@ import {
   NaskitError,
   type OneShotResult,
   type OneShotRunContext,
+  type OneShotServices,
   option,
   type SearchSpace,
   type StrategyPlugin,
@@ -30,9 +31,14 @@ import {
  * Host services the supernet strategy uses when present (`OneShotRunContext.services`);
  * without them it falls back to its own defaults.
  */
-export interface SupernetServices {
-  /** The data to train and search on (default: the `dataset` option, loaded by the trainer). */
-  dataset?: Dataset
+export interface SupernetServices extends OneShotServices<Dataset> {
+  /**
+   * The data to train and search on: a function (as the runner gives it) or a dataset
+   * (default: the `dataset` option, loaded by the trainer).
+   */
+  dataset?: (() => Dataset | Promise<Dataset>) | Dataset
+  /** The backend to train on (default: the `backend` option). */
+  backend?: string
   /** Ready-made train / validation / test views (default: split from the dataset). */
   splits?: Splits
   /** Sampling strategies by name, as the host resolved them (default: built-ins and imports). */
@@ -176,18 +182,25 @@ export async function runSupernetSearch(args: SupernetSearchArgs): Promise<OneSh
   if (kind !== 'nb201' && kind !== 'chain' && kind !== 'nasnet')
     throw new NaskitError('E_UNSUPPORTED_SPACE', `Supernet strategy: ${kind}.`)
 
-  if (o.backend !== 'current') {
-    const sel = await selectBackend({ backend: o.backend as BackendChoice, log: false })
+  const backend = services.backend ?? o.backend
+  if (backend !== 'current') {
+    const sel = await selectBackend({ backend: backend as BackendChoice, log: false })
     log.info(`supernet: tfjs backend ${sel.backend}`)
   }
+  const given = services.dataset
   const dataset =
-    services.dataset ??
-    services.splits?.train.dataset ??
-    (o.dataset === 'mnist' ? loadMnist() : loadFashionMnist())
+    given === undefined
+      ? (services.splits?.train.dataset ??
+        (o.dataset === 'mnist' ? loadMnist() : loadFashionMnist()))
+      : typeof given === 'function'
+        ? await given()
+        : given
+  // a small dataset of the user's keeps a fifth of its images for validation
+  const validationSize = Math.min(o.validationSize, Math.round(dataset.train.count * 0.2))
   const splits =
     services.splits ??
     splitDataset(dataset, {
-      validationSize: o.validationSize,
+      validationSize,
       trainSize: o.trainSize,
       testSize: o.testSize,
       seed,

@@ -100,6 +100,23 @@ describe('supernetStrategy', () => {
     expect(details.search).toMatchObject({ strategy: 'random', trials: 5 })
   })
 
+  it('trains on the dataset the host gives as a function, with the host’s backend', async () => {
+    let loads = 0
+    const { ctx, checkpoints } = context({
+      services: {
+        dataset: async () => {
+          loads++
+          return splits.train.dataset
+        },
+        backend: 'current',
+      },
+    })
+    const result = await run(nb201Space(), { ...tinyOptions, backend: 'auto' }, ctx)
+    expect(loads).toBe(1)
+    expect(checkpoints).toHaveLength(2)
+    expect(result.architectures.length).toBeGreaterThan(0)
+  })
+
   it('resumes from its checkpoint and refuses one of another configuration', async () => {
     const space = nb201Space()
     const first = context()

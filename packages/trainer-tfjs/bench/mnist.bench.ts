@@ -9,6 +9,7 @@ import { selectBackend } from '../src/backend.js'
 import { loadMnist, splitDataset } from '../src/data/index.js'
 import { buildNetwork } from '../src/models/index.js'
 import { evaluateAccuracy, type TrainOptions, trainNetwork } from '../src/train/index.js'
+import { REFERENCE_CNN } from './reference.js'
 import { environment, writeResults } from './results.js'
 
 const epochs = Number(process.argv[2] ?? 2)
@@ -18,15 +19,6 @@ await selectBackend({ backend })
 const ds = loadMnist()
 const splits = splitDataset(ds, { validationSize: 5000, trainSize, seed: 1 })
 
-/** Stem 3×3/16, then four ReLU-conv-BN blocks, each halving the resolution after the first. */
-export const REFERENCE_CNN = {
-  blocks: [
-    { kernel: 3, channels: 16, skip: false },
-    { kernel: 3, channels: 32, skip: false },
-    { kernel: 3, channels: 64, skip: true },
-    { kernel: 3, channels: 64, skip: true },
-  ],
-}
 /** The training recipe (chosen on the validation split only). */
 export const RECIPE: Omit<TrainOptions, 'epochs' | 'onProgress'> = {
   batchSize: 64,

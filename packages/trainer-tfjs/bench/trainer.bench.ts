@@ -15,6 +15,7 @@ import { selectBackend } from '../src/backend.js'
 import { loadMnist, splitDataset } from '../src/data/index.js'
 import { buildNetwork } from '../src/models/index.js'
 import { type Trainable, trainNetwork } from '../src/train/index.js'
+import { REFERENCE_CNN } from './reference.js'
 import { environment, median, writeResults } from './results.js'
 
 const images = Number(process.argv[2] ?? 1024)
@@ -176,16 +177,6 @@ async function loopVersusFit() {
     medianCpuTimeRatio: median(perRound.map((p) => p.cpuRatio)),
     target: 0.95,
   }
-}
-
-/** The reference CNN of bench/mnist.bench.ts. */
-const REFERENCE_CNN = {
-  blocks: [
-    { kernel: 3, channels: 16, skip: false },
-    { kernel: 3, channels: 32, skip: false },
-    { kernel: 3, channels: 64, skip: true },
-    { kernel: 3, channels: 64, skip: true },
-  ],
 }
 
 async function wasmVersusCpu(stepBatch: number, roundsCpu: number) {

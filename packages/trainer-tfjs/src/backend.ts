@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -38,7 +38,10 @@ export interface SelectBackendOptions {
   env?: Record<string, string | undefined>
   /** Replace loaders (tests, custom builds). */
   loaders?: Partial<Record<ConcreteBackend, BackendLoader>>
-  /** Where the one summary line goes (default `console.info`); `false` silences it. */
+  /**
+   * Where the one summary line goes; `false` silences it. By default it goes to `console.info`,
+   * once per process: choosing again with the same outcome logs nothing.
+   */
   log?: ((line: string) => void) | false
   /** Switch tfjs to the chosen backend (default true). Tests of the logic can turn it off. */
   activate?: boolean
@@ -64,14 +67,40 @@ function firstLine(e: unknown): string {
 }
 
 /**
+ * Where the package loads its native addon from: `lib/napi-v<N>/tfjs_binding.node` for the
+ * highest N-API version it is built for that this Node.js supports (as node-pre-gyp picks it),
+ * wherever the addon came from (a download, or a build from source against another TensorFlow
+ * C library such as the one in the Python wheel).
+ */
+export function nativeAddonPath(packageDir: string, napiVersion = process.versions.napi): string {
+  const manifest = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
+    binary?: { module_name?: string; module_path?: string; napi_versions?: number[] }
+  }
+  const binary = manifest.binary ?? {}
+  const have = Number(napiVersion)
+  const usable = (binary.napi_versions ?? []).filter((v) => v <= have)
+  const version = usable.length > 0 ? Math.max(...usable) : have
+  const modulePath = (binary.module_path ?? './lib/napi-v{napi_build_version}').replace(
+    '{napi_build_version}',
+    String(version),
+  )
+  return path.join(packageDir, modulePath, `${binary.module_name ?? 'tfjs_binding'}.node`)
+}
+
+/**
  * Finds the package's native addon without loading it: requiring a tfjs-node package whose
  * addon is missing registers half of its kernels before it throws, so we look first.
  */
-function nativeAddonPresent(pkg: string): boolean {
-  const manifest = requireHere.resolve(`${pkg}/package.json`)
-  const lib = path.join(path.dirname(manifest), 'lib')
-  if (!existsSync(lib)) return false
-  return readdirSync(lib).some((d) => existsSync(path.join(lib, d, 'tfjs_binding.node')))
+function nativeAddonMissing(pkg: string): string | null {
+  let dir: string
+  try {
+    dir = path.dirname(requireHere.resolve(`${pkg}/package.json`))
+  } catch {
+    return `${pkg} is not installed`
+  }
+  const addon = nativeAddonPath(dir)
+  if (existsSync(addon)) return null
+  return `${pkg} is installed but its native addon is not built (${path.relative(dir, addon)} is missing)`
 }
 
 const nodeLoads = new Map<string, Promise<string>>()
@@ -86,13 +115,8 @@ function loadNodeBinding(pkg: string): Promise<string> {
 }
 
 async function loadNodeBindingOnce(pkg: string): Promise<string> {
-  let present: boolean
-  try {
-    present = nativeAddonPresent(pkg)
-  } catch {
-    throw new Error(`${pkg} is not installed`)
-  }
-  if (!present) throw new Error(`${pkg} is installed but its native addon is not built`)
+  const missing = nativeAddonMissing(pkg)
+  if (missing !== null) throw new Error(missing)
   // tfjs-node registers the `tensorflow` backend as a side effect of being required.
   requireHere(pkg)
   if (tf.findBackendFactory('tensorflow') == null) {
@@ -100,6 +124,8 @@ async function loadNodeBindingOnce(pkg: string): Promise<string> {
   }
   return 'tensorflow'
 }
+
+const loggedLines = new Set<string>()
 
 let wasmPrepared = false
 
@@ -172,7 +198,13 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
         ? ''
         : `; skipped ${skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}`
     const message = `naskit: using tfjs backend "${candidate}" (requested ${requested})${why}`
-    if (options.log !== false) (options.log ?? console.info)(message)
+    if (options.log !== undefined) {
+      if (options.log !== false) options.log(message)
+    } else if (!loggedLines.has(message)) {
+      // the default log says it once per process, however many times a backend is chosen
+      loggedLines.add(message)
+      console.info(message)
+    }
     return { backend: candidate, tfBackend, requested, skipped, message }
   }
   const reasons = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')

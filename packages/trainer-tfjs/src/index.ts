@@ -14,18 +14,24 @@ export type {
 } from './backend.js'
 export {
   batches,
+  checkDatasetInstalled,
   computeStats,
   datasetFromArrays,
+  IMAGE_EXTENSIONS,
   loadFashionMnist,
+  loadImageFolder,
   loadMnist,
   parseIdx,
   splitDataset,
+  stratifiedOrder,
 } from './data/index.js'
 export type {
   ArrayDatasetInput,
   Batch,
   BatchOptions,
   Dataset,
+  ImageFolderInfo,
+  ImageFolderOptions,
   SplitView,
   ImageSet,
   SplitOptions,
@@ -151,4 +157,18 @@ export type {
   TrainOptions,
   TrainResult,
 } from './train/index.js'
+export {
+  bilinearMatrix,
+  inputPipeline,
+  isNaskitLayersModel,
+  loadLayersNetwork,
+  saveLayersModel,
+  toLayersModel,
+  type InputPipeline,
+  type LayersConversion,
+  type LayersModelMetadata,
+  type LayersModelOptions,
+  type SavedLayersModel,
+  type SaveLayersOptions,
+} from './export/index.js'
 export { evaluators } from './plugins.js'

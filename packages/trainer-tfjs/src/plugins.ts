@@ -6,8 +6,14 @@ import {
   type InferOptions,
   type Logger,
   option,
+  NaskitError,
   type SearchSpace,
 } from '@naskit/core'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { loadImageFolder } from './data/folder.js'
+import { checkDatasetInstalled, loadFashionMnist, loadMnist } from './data/mnist.js'
+import type { Dataset } from './data/dataset.js'
 import { tfjsEvaluator } from './train/evaluator.js'
 
 const trainingOptions = {
@@ -79,7 +85,11 @@ interface CreateArgs {
   log: Logger
 }
 
-function createTfjs({ options, space, log }: CreateArgs, dataset: DatasetName) {
+function createTfjs(
+  { options, space, log }: CreateArgs,
+  dataset: DatasetName | (() => Promise<Dataset>),
+  split?: { validationFraction: number },
+) {
   const C = options.baseChannels
   return tfjsEvaluator({
     dataset,
@@ -89,7 +99,7 @@ function createTfjs({ options, space, log }: CreateArgs, dataset: DatasetName) {
     optimizer: options.optimizer,
     learningRate: options.learningRate,
     backend: options.backend,
-    split: {
+    split: split ?? {
       trainSize: options.trainSize,
       validationSize: options.validationSize,
       testSize: options.testSize,
@@ -114,7 +124,12 @@ function datasetPlugin(name: DatasetName, description: string) {
     cost: 'expensive',
     options: trainingOptions,
     supports,
-    create: (args) => createTfjs(args, name),
+    create: (args) => {
+      checkDatasetInstalled(name)
+      return createTfjs(args, name)
+    },
+    dataset: async () => loadBuiltIn(name),
+    backend: (options) => options.backend,
   })
 }
 
@@ -132,7 +147,107 @@ const tfjsPlugin = defineEvaluator({
     ...trainingOptions,
   },
   supports,
-  create: (args) => createTfjs(args, args.options.dataset),
+  create: (args) => {
+    checkDatasetInstalled(args.options.dataset)
+    return createTfjs(args, args.options.dataset)
+  },
+  dataset: async ({ options }) => loadBuiltIn(options.dataset),
+  backend: (options) => options.backend,
+})
+
+const { trainSize: _t, validationSize: _v, testSize: _s, ...folderTraining } = trainingOptions
+
+function loadBuiltIn(name: DatasetName): Dataset {
+  return name === 'mnist' ? loadMnist() : loadFashionMnist()
+}
+
+function checkFolderOptions(o: { dir?: string; channels: number }): void {
+  if (o.dir === undefined || o.dir === '') {
+    throw new NaskitError(
+      'E_BAD_OPTIONS',
+      'The images evaluator needs the data folder: naskit search --data ./photos (or the evaluator option dir)',
+    )
+  }
+  if (o.channels === 2) {
+    throw new NaskitError('E_BAD_OPTIONS', 'channels must be 0 (inferred), 1 or 3, got 2')
+  }
+  if (!existsSync(o.dir)) {
+    throw new NaskitError(
+      'E_DATA_FOLDER',
+      `Data folder ${o.dir} does not exist. Give a folder with one subfolder of images per class.`,
+      { details: { dir: o.dir } },
+    )
+  }
+}
+
+/** Loads the folder of the `images` evaluator's options, and says what it found. */
+async function loadFolder(
+  o: { dir?: string; size: number; channels: number; testFraction: number },
+  log: Logger,
+): Promise<Dataset> {
+  checkFolderOptions(o)
+  const ds = await loadImageFolder(path.resolve(o.dir as string), {
+    size: o.size > 0 ? [o.size, o.size] : undefined,
+    channels: o.channels === 0 ? undefined : (o.channels as 1 | 3),
+    testFraction: o.testFraction,
+    log,
+  })
+  const [h, w, c] = ds.imageShape
+  log.info(
+    `naskit: data ${o.dir}: ${ds.numClasses} classes (${ds.source.classNames.join(', ')}), ${ds.train.count} training and ${ds.test.count} test images of ${h}×${w}×${c}`,
+  )
+  return ds
+}
+
+/** `images`: your own images, from a folder of class subfolders. */
+const imagesPlugin = defineEvaluator({
+  name: 'images',
+  description:
+    'Trains each architecture with TensorFlow.js on your images: a folder with one subfolder of PNG/JPEG images per class (`naskit search --data ./photos`); objective: validation accuracy.',
+  cost: 'expensive',
+  options: {
+    dir: option.string({
+      description:
+        'The data folder: one subfolder per class (or train/ and test/ folders, each with the class subfolders).',
+    }),
+    size: option.int({
+      default: 0,
+      min: 0,
+      max: 4096,
+      description:
+        'Resize every image to size × size (0 = the size most images have; others are resized to it).',
+    }),
+    channels: option.int({
+      default: 0,
+      min: 0,
+      max: 3,
+      description: '1 (grayscale) or 3 (RGB); 0 = 1 when every image is grayscale, else 3.',
+    }),
+    testFraction: option.number({
+      default: 0.2,
+      min: 0,
+      max: 0.9,
+      description:
+        'Fraction of each class held out as the test set (stratified) when the folder has no test/ subfolder.',
+    }),
+    validationFraction: option.number({
+      default: 0.2,
+      min: 0.01,
+      max: 0.9,
+      description:
+        'Fraction of the training images (stratified) held out for validation: the objective.',
+    }),
+    ...folderTraining,
+  },
+  supports,
+  create: (args) => {
+    checkFolderOptions(args.options)
+    return createTfjs(args as unknown as CreateArgs, () => loadFolder(args.options, args.log), {
+      validationFraction: args.options.validationFraction,
+    })
+  },
+  dataset: ({ options, log }) => loadFolder(options, log),
+  backend: (options) => options.backend,
 })
 
 /** The evaluators of this package, by name, for hosts such as `@naskit/runner`. */
@@ -146,4 +261,5 @@ export const evaluators: Record<string, EvaluatorPlugin> = {
     'Trains each architecture on Fashion-MNIST (from the fashion-mnist package); objective: validation accuracy.',
   ),
   tfjs: tfjsPlugin,
+  images: imagesPlugin,
 } as Record<string, EvaluatorPlugin>

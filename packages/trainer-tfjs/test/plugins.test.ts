@@ -57,7 +57,7 @@ describe('evaluator plugins', () => {
   })
 
   it('provides mnist, fashion-mnist and tfjs, the names the runner maps to this package', () => {
-    expect(Object.keys(evaluators).sort()).toEqual(['fashion-mnist', 'mnist', 'tfjs'])
+    expect(Object.keys(evaluators).sort()).toEqual(['fashion-mnist', 'images', 'mnist', 'tfjs'])
     for (const [name, plugin] of Object.entries(evaluators)) {
       expect(plugin.name).toBe(name)
       expect(plugin.cost).toBe('expensive')
@@ -111,7 +111,9 @@ describe('evaluator plugins', () => {
     for (const plugin of Object.values(evaluators)) {
       for (const [name, spec] of Object.entries(plugin.options)) {
         names.add(name)
-        expect(documented.get(name), `${plugin.name}.${name}`).toBe(String(spec.default))
+        expect(documented.get(name), `${plugin.name}.${name}`).toBe(
+          spec.default === undefined ? '—' : String(spec.default),
+        )
       }
     }
     expect(new Set(documented.keys())).toEqual(names)

@@ -20,6 +20,11 @@ export const STRATEGY_PACKAGES: Readonly<Record<string, string>> = {
   rl: '@naskit/strategy-rl',
   darts: '@naskit/strategy-darts',
   supernet: '@naskit/strategy-supernet',
+  bananas: '@naskit/strategy-model-based',
+  bo: '@naskit/strategy-model-based',
+  'successive-halving': '@naskit/strategy-multi-fidelity',
+  hyperband: '@naskit/strategy-multi-fidelity',
+  asha: '@naskit/strategy-multi-fidelity',
 }
 
 /** Where a plugin came from, so that worker threads and resumed runs can load it again. */

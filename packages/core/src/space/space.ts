@@ -35,7 +35,11 @@ export class SearchSpace {
     this.specJson = JSON.parse(JSON.stringify(spec)) as SpaceSpec
   }
 
-  /** Rebuilds a space from {@link SearchSpace.toJSON}. */
+  /**
+   * Rebuilds a space from {@link SearchSpace.toJSON} (or any `{ name, decisions }` object, such
+   * as parsed JSON); `E_INVALID_SPACE` names what is wrong, including decisions nested deeper
+   * than 64 levels.
+   */
   static fromJSON(spec: unknown): SearchSpace {
     return new SearchSpace(spec as SpaceSpec)
   }
@@ -69,25 +73,40 @@ export class SearchSpace {
    * Returns the architecture in canonical form.
    */
   validate(arch: unknown): Arch {
-    const issue = this.root.check(arch)
-    if (issue) {
-      const where = issue.path === '' ? '' : `${issue.path}: `
-      throw new NaskitError(
-        'E_INVALID_ARCH',
-        `Architecture is not in space "${this.name}": ${where}${issue.message}.`,
-        { details: { path: issue.path, space: this.name } },
-      )
-    }
+    this.member(arch, null)
     return this.root.canonical(arch as Arch) as Arch
+  }
+
+  /**
+   * `E_INVALID_ARCH` naming the offending decision (and the method it was given to) unless
+   * `arch` is a member. Every method that takes an architecture checks it this way.
+   */
+  private member(arch: unknown, method: string | null): asserts arch is Arch {
+    const issue = this.root.check(arch)
+    if (issue === null) return
+    const where = issue.path === '' ? '' : `${issue.path}: `
+    const problem = `${where}${issue.message}`
+    throw new NaskitError(
+      'E_INVALID_ARCH',
+      method === null
+        ? `Architecture is not in space "${this.name}": ${problem}.`
+        : `space.${method}() was given an architecture that is not in space "${this.name}": ${problem}. Pass architectures of this space (from sample, mutate, build or validate).`,
+      { details: { path: issue.path, space: this.name, ...(method ? { method } : {}) } },
+    )
   }
 
   /** The canonical form: equal architectures become deep-equal objects. */
   canonicalize(arch: Arch): Arch {
+    this.member(arch, 'canonicalize')
     return this.root.canonical(arch) as Arch
   }
 
-  /** The canonical string key: identical architectures share a key. Assumes a valid arch. */
+  /**
+   * The canonical string key: identical architectures share a key. `E_INVALID_ARCH` when `arch`
+   * is not a member.
+   */
   key(arch: Arch): string {
+    this.member(arch, 'key')
     return this.root.key(arch)
   }
 
@@ -120,6 +139,7 @@ export class SearchSpace {
    * normalised to [0, 1] (log scale where declared), zeros for inactive decisions.
    */
   encode(arch: Arch): number[] {
+    this.member(arch, 'encode')
     const out = new Array<number>(this.root.encodingLength).fill(0)
     this.root.encode(arch, out, 0)
     return out
@@ -127,11 +147,13 @@ export class SearchSpace {
 
   /** Number of decisions of `arch` that a mutation can change. */
   mutationSites(arch: Arch): number {
+    this.member(arch, 'mutationSites')
     return this.root.sites(arch)
   }
 
   /** Changes one active decision, chosen uniformly; the result is valid and different. */
   mutate(arch: Arch, rng: Rng): Arch {
+    this.member(arch, 'mutate')
     const n = this.root.sites(arch)
     if (n === 0) {
       throw new NaskitError(
@@ -152,6 +174,7 @@ export class SearchSpace {
 
   /** Every architecture that differs from `arch` in one decision (numbers: the adjacent values). */
   neighbours(arch: Arch): Arch[] {
+    this.member(arch, 'neighbours')
     return this.root.neighbours(arch) as Arch[]
   }
 
@@ -166,6 +189,7 @@ export class SearchSpace {
 
   /** The decision points and chosen indices that {@link SearchSpace.build} would visit for `arch`. */
   trace(arch: Arch): Array<{ point: DecisionPoint; index: number }> {
+    this.member(arch, 'trace')
     const out: Array<{ point: DecisionPoint; index: number }> = []
     this.root.trace(arch, '', '', out)
     return out

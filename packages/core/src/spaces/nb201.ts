@@ -83,15 +83,24 @@ export function nb201FromString(text: string): Arch {
   return { cell: { nodes } }
 }
 
-/** Formats an nb201-space architecture as a NAS-Bench-201 arch string. */
+let nb201Cache: SearchSpace | null = null
+
+/**
+ * Formats an nb201-space architecture as a NAS-Bench-201 arch string. `E_INVALID_ARCH` names
+ * what is wrong when `arch` is not one (not an object, unknown ops, missing edges…).
+ */
 export function nb201ToString(arch: Arch): string {
-  const c = arch.cell as CellValue | undefined
-  if (!c || !Array.isArray(c.nodes) || c.nodes.length !== 3) {
+  nb201Cache ??= nb201Space()
+  const issue = nb201Cache.check(arch)
+  if (issue !== null) {
+    const where = issue.path === '' ? '' : `${issue.path}: `
     throw new NaskitError(
       'E_INVALID_ARCH',
-      'Not an nb201-space architecture: expected { cell: { nodes: [3 nodes] } }.',
+      `Not an nb201-space architecture: ${where}${issue.message}. Expected { cell: { nodes: [3 nodes] } } with ops ${NB201_OPS.join(', ')} (nb201FromString parses an arch string).`,
+      { details: { path: issue.path, space: 'nb201' } },
     )
   }
+  const c = (nb201Cache.canonicalize(arch) as Arch).cell as CellValue
   let s = ''
   for (let i = 0; i < 3; i++) {
     const n = c.nodes[i] as CellValue['nodes'][number]

@@ -11,6 +11,7 @@ import {
   type RedisTarget,
 } from './connection'
 import {
+  DEFAULT_QUEUE,
   KEY_PREFIX,
   parseFailure,
   type TrialJobData,
@@ -37,6 +38,12 @@ export interface RedisExecutorOptions {
   env?: NodeJS.ProcessEnv
   /** Aborting gives up waiting for an unreachable Redis at start. */
   signal?: AbortSignal
+  /**
+   * Milliseconds trials may wait in the queue with no worker taking any of them before a
+   * warning says so (with the command that starts a worker); repeated as long as it lasts.
+   * @default 30000
+   */
+  noWorkerWarnMs?: number
 }
 
 interface PendingJob {
@@ -47,6 +54,8 @@ interface PendingJob {
   /** Submitted to Redis (or found there). */
   queued: boolean
   queuedAt: number
+  /** A worker has taken the job (it is active). */
+  taken: boolean
 }
 
 const isResult = (v: unknown): v is TrialJobResult =>
@@ -70,6 +79,9 @@ export class RedisExecutor implements Executor {
   private closed = false
   private reconciling = false
   private watcher: ConnectionWatch | null = null
+  /** When a worker last took, reported on or finished a trial of this search. */
+  private lastActivity = Date.now()
+  private lastNoWorkerWarning = 0
 
   constructor(private readonly args: RedisExecutorOptions) {
     this.target = parseRedisUrl(args.url, args.env)
@@ -116,6 +128,7 @@ export class RedisExecutor implements Executor {
       void this.checkJob(jobId)
     })
     this.events.on('progress', ({ jobId, data }) => this.progress(jobId, data))
+    this.events.on('active', ({ jobId }) => this.taken(jobId, true))
     const ready = Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()])
     const signal = this.args.signal
     if (signal) {
@@ -138,6 +151,7 @@ export class RedisExecutor implements Executor {
     } else await ready
     this.watcher = watch
     watch.onUp()
+    this.lastActivity = Date.now()
     this.timer = setInterval(() => void this.reconcile(), this.args.reconcileMs ?? 2000)
     this.timer.unref?.()
   }
@@ -168,6 +182,7 @@ export class RedisExecutor implements Executor {
       resolve,
       queued: false,
       queuedAt: Date.now(),
+      taken: false,
       ...(onProgress ? { onProgress } : {}),
     }
     this.pending.set(id, entry)
@@ -236,8 +251,17 @@ export class RedisExecutor implements Executor {
     }
   }
 
+  /** Marks whether a worker holds the job of a pending trial. */
+  private taken(jobId: string, taken: boolean): void {
+    const entry = this.pending.get(jobId)
+    if (!entry) return
+    entry.taken = taken
+    if (taken) this.lastActivity = Date.now()
+  }
+
   private async fromRedis(jobId: string, value: unknown): Promise<void> {
     if (!this.pending.has(jobId)) return
+    this.lastActivity = Date.now()
     this.deliver(jobId, typeof value === 'string' ? safeParse(value) : value)
   }
 
@@ -305,12 +329,16 @@ export class RedisExecutor implements Executor {
     const state = await job.getState()
     if (state === 'completed') this.deliver(jobId, job.returnvalue)
     else if (state === 'failed') this.fail(jobId, job.failedReason)
+    else if (state === 'active') this.taken(jobId, true)
+    else if (state === 'waiting' || state === 'delayed' || state === 'prioritized')
+      entry.taken = false
   }
 
   private progress(jobId: string, data: unknown): void {
     const entry = this.pending.get(jobId)
     if (!entry || data === null || typeof data !== 'object') return
     const p = data as TrialJobProgress
+    this.lastActivity = Date.now()
     if ('refused' in p) {
       this.args.log.warn(`Worker ${p.worker} refused trial ${entry.task.trialId}: ${p.refused}`)
       return
@@ -334,11 +362,46 @@ export class RedisExecutor implements Executor {
         if (!entry.queued) await this.submit(entry)
         else await this.checkJob(entry.id)
       }
+      await this.checkWorkers()
     } catch {
       // connection trouble: the next round tries again
     } finally {
       this.reconciling = false
     }
+  }
+
+  /**
+   * Warns when trials of this search wait in the queue while no worker has taken any of them
+   * for `noWorkerWarnMs` (no worker running, or all busy elsewhere), and again as long as it
+   * lasts, with the command that starts a worker.
+   */
+  private async checkWorkers(): Promise<void> {
+    const waitMs = this.args.noWorkerWarnMs ?? 30_000
+    const entries = [...this.pending.values()]
+    const waiting = entries.filter((e) => e.queued && !e.taken)
+    if (waiting.length === 0 || entries.some((e) => e.taken)) return
+    const now = Date.now()
+    const since = Math.max(this.lastActivity, Math.min(...waiting.map((e) => e.queuedAt)))
+    if (now - since < waitMs || now - this.lastNoWorkerWarning < waitMs) return
+    this.lastNoWorkerWarning = now
+    let workers: number | null = null
+    try {
+      workers = (await this.queue?.getWorkersCount()) ?? null
+    } catch {
+      // some managed Redis servers do not list clients
+    }
+    const queueFlag = this.args.queue === DEFAULT_QUEUE ? '' : ` --queue ${this.args.queue}`
+    const password =
+      this.target.password === undefined ? '' : ' (and the password in NASKIT_REDIS_PASSWORD)'
+    const connected =
+      workers === null
+        ? ''
+        : workers === 0
+          ? '; no worker is connected to it'
+          : `; ${workers} worker${workers === 1 ? ' is' : 's are'} connected to it, busy with other jobs or unable to take these`
+    this.args.log.warn(
+      `No worker has taken a trial of this search for ${Math.round((now - since) / 1000)} s (${waiting.length} waiting in queue "${this.args.queue}" on ${this.target.display}${connected}). Start a worker with: naskit worker --executor ${this.target.display}${queueFlag}${password}`,
+    )
   }
 
   async close(): Promise<void> {

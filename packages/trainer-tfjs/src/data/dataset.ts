@@ -19,6 +19,8 @@ export interface Dataset {
   test: ImageSet
   /** Per-channel mean and std of the pixel values scaled to [0, 1]. */
   stats?: { mean: number[]; std: number[] }
+  /** The name of each class (label i is `classNames[i]`), where known. */
+  classNames?: string[]
 }
 
 /** A subset of an image set, by index (no pixel is copied). */
@@ -53,19 +55,76 @@ function range(n: number): Uint32Array {
 }
 
 /**
+ * A seeded stratified split of `labels`: `head` takes round(fraction × count) images of each
+ * class (at least one of a class that has two or more), in shuffled order; `rest` the others,
+ * also shuffled. Classes keep their proportions in both parts.
+ */
+export function stratifiedOrder(
+  labels: ArrayLike<number>,
+  numClasses: number,
+  fraction: number,
+  rng: Rng,
+  total?: number,
+): { head: Uint32Array; rest: Uint32Array } {
+  const n = labels.length
+  const order = shuffleInPlace(range(n), rng)
+  let k = Math.max(1, numClasses)
+  for (let i = 0; i < n; i++) k = Math.max(k, labels[i]! + 1)
+  const byClass: number[][] = Array.from({ length: k }, () => [])
+  for (const i of order) byClass[labels[i]!]!.push(i)
+  const want = total ?? Math.round(n * fraction)
+  // per class: its share of `want`, by largest remainder so the total is exact
+  const shares = byClass.map((idx) => (idx.length * want) / Math.max(1, n))
+  const counts = shares.map((v) => Math.floor(v))
+  let left = want - counts.reduce((a, b) => a + b, 0)
+  const byRemainder = shares
+    .map((v, k) => ({ k, r: v - Math.floor(v) }))
+    .sort((a, b) => b.r - a.r || a.k - b.k)
+  for (const { k } of byRemainder) {
+    if (left <= 0) break
+    if (counts[k]! < byClass[k]!.length) {
+      counts[k]!++
+      left--
+    }
+  }
+  if (total === undefined && want > 0 && fraction > 0) {
+    for (let k = 0; k < byClass.length; k++) {
+      if (counts[k] === 0 && byClass[k]!.length >= 2) counts[k] = 1
+    }
+  }
+  const inHead = new Uint8Array(n)
+  byClass.forEach((idx, k) => {
+    for (let j = 0; j < counts[k]!; j++) inHead[idx[j]!] = 1
+  })
+  const head: number[] = []
+  const rest: number[] = []
+  for (const i of order) (inHead[i] ? head : rest).push(i)
+  return { head: Uint32Array.from(head), rest: Uint32Array.from(rest) }
+}
+
+/**
  * Splits a dataset into train / validation / test views: the validation images come from the
- * (seeded, shuffled) training set; subsets are taken after shuffling so they stay balanced.
+ * seeded, shuffled training set, stratified by class (each class keeps its share); subsets
+ * are taken after shuffling so they stay balanced.
  */
 export function splitDataset(dataset: Dataset, options: SplitOptions = {}): Splits {
   const rng = createRng(options.seed ?? 0)
   const n = dataset.train.count
-  const order = shuffleInPlace(range(n), rng)
   const nVal = options.validationSize ?? Math.round(n * (options.validationFraction ?? 0.1))
-  if (nVal < 0 || nVal >= n) {
-    throw new NaskitError('E_BAD_OPTIONS', `validationSize ${nVal} must be in [0, ${n - 1}]`)
+  if (!Number.isInteger(nVal) || nVal < 0 || nVal >= n) {
+    throw new NaskitError(
+      'E_BAD_OPTIONS',
+      `validationSize ${nVal} must be an integer in [0, ${n - 1}] (the training set has ${n} images)`,
+    )
   }
-  const validation = order.slice(0, nVal)
-  let train = order.slice(nVal)
+  const { head: validation, rest } = stratifiedOrder(
+    dataset.train.labels,
+    dataset.numClasses,
+    n === 0 ? 0 : nVal / n,
+    rng,
+    nVal,
+  )
+  let train = rest
   if (options.trainSize !== undefined)
     train = train.slice(0, Math.min(options.trainSize, train.length))
   if (options.dataFraction !== undefined) {
@@ -188,41 +247,118 @@ export function computeStats(set: ImageSet, shape: [number, number, number], lim
 
 export interface ArrayDatasetInput {
   name?: string
-  /** NHWC pixel values, bytes (0–255) or floats. */
+  /** NHWC pixel values, bytes (0–255) or floats, `count × height × width × channels` long. */
   images: Uint8Array | Float32Array
+  /** One integer class label per image, 0 … numClasses − 1. */
   labels: Uint8Array | Int32Array | Uint16Array | number[]
+  /** [height, width, channels] of one image. */
   imageShape: [number, number, number]
+  /** Default: the largest label + 1 (or `classNames.length`). */
   numClasses?: number
+  /** The name of each class, in label order. */
+  classNames?: string[]
+  /** A test set, laid out as `images` / `labels`. */
   testImages?: Uint8Array | Float32Array
   testLabels?: Uint8Array | Int32Array | Uint16Array | number[]
+  /**
+   * Without test arrays: hold out this fraction of each class as the test set (stratified,
+   * seeded by `seed`; default 0: no test set, so no test accuracy is measured).
+   */
+  testFraction?: number
+  seed?: number
 }
 
-/** Wraps user data given as typed arrays. */
+/**
+ * Wraps user data given as typed arrays (no pixel is copied unless a test set is carved out).
+ *
+ * ```ts
+ * const ds = datasetFromArrays({ images, labels, imageShape: [32, 32, 3], testFraction: 0.2 })
+ * ```
+ */
 export function datasetFromArrays(input: ArrayDatasetInput): Dataset {
-  const per = input.imageShape.reduce((a, b) => a * b, 1)
+  const shape = input.imageShape
+  if (
+    !Array.isArray(shape) ||
+    shape.length !== 3 ||
+    !shape.every((v) => Number.isInteger(v) && v >= 1)
+  ) {
+    throw new NaskitError(
+      'E_DATASET',
+      `imageShape must be [height, width, channels] (positive integers), got ${JSON.stringify(shape)}`,
+    )
+  }
+  if (!(input.images instanceof Uint8Array || input.images instanceof Float32Array)) {
+    throw new NaskitError('E_DATASET', 'images must be a Uint8Array (0–255) or a Float32Array')
+  }
+  const per = shape.reduce((a, b) => a * b, 1)
   const toLabels = (l: ArrayDatasetInput['labels']) => (Array.isArray(l) ? Int32Array.from(l) : l)
-  const labels = toLabels(input.labels)
-  const count = labels.length
+  let labels = toLabels(input.labels)
+  let count = labels.length
   if (input.images.length !== count * per) {
     throw new NaskitError(
       'E_DATASET',
       `images has ${input.images.length} values; expected ${count} labels × ${per} values per image`,
     )
   }
-  const testLabels = input.testLabels ? toLabels(input.testLabels) : new Int32Array(0)
-  const testImages = input.testImages ?? new Float32Array(0)
+  let maxLabel = 0
+  for (const l of labels) {
+    if (!Number.isInteger(l) || l < 0)
+      throw new NaskitError('E_DATASET', `labels must be integers ≥ 0, found ${l}`)
+    maxLabel = Math.max(maxLabel, l)
+  }
+  const numClasses = input.numClasses ?? input.classNames?.length ?? maxLabel + 1
+  if (maxLabel >= numClasses) {
+    throw new NaskitError(
+      'E_DATASET',
+      `label ${maxLabel} is out of range for ${numClasses} classes`,
+    )
+  }
+  let images = input.images
+  let testLabels = input.testLabels ? toLabels(input.testLabels) : new Int32Array(0)
+  let testImages = input.testImages ?? new Float32Array(0)
   if (testImages.length !== testLabels.length * per) {
     throw new NaskitError('E_DATASET', 'testImages and testLabels sizes disagree')
   }
-  let maxLabel = 0
-  for (const l of labels) maxLabel = Math.max(maxLabel, l)
-  const train = { images: input.images, labels, count }
+  const testFraction = input.testFraction ?? 0
+  if (!(testFraction >= 0 && testFraction < 1)) {
+    throw new NaskitError('E_DATASET', `testFraction must be in [0, 1), got ${testFraction}`)
+  }
+  if (testFraction > 0) {
+    if (input.testLabels) {
+      throw new NaskitError('E_DATASET', 'give either test arrays or testFraction, not both')
+    }
+    const { head, rest } = stratifiedOrder(
+      labels,
+      numClasses,
+      testFraction,
+      createRng(input.seed ?? 0),
+    )
+    const take = (idx: Uint32Array) => {
+      const sorted = [...idx].sort((a, b) => a - b)
+      const im = new (images.constructor as Uint8ArrayConstructor)(sorted.length * per)
+      const lb = new Int32Array(sorted.length)
+      sorted.forEach((src, j) => {
+        im.set(images.subarray(src * per, (src + 1) * per), j * per)
+        lb[j] = labels[src]!
+      })
+      return { im: im as Uint8Array | Float32Array, lb }
+    }
+    const t = take(head)
+    const r = take(rest)
+    testImages = t.im
+    testLabels = t.lb
+    images = r.im
+    labels = r.lb
+    count = r.lb.length
+  }
+  const train = { images, labels, count }
   return {
     name: input.name ?? 'arrays',
-    numClasses: input.numClasses ?? maxLabel + 1,
-    imageShape: input.imageShape,
+    numClasses,
+    ...(input.classNames ? { classNames: input.classNames } : {}),
+    imageShape: shape,
     train,
     test: { images: testImages, labels: testLabels, count: testLabels.length },
-    stats: computeStats(train, input.imageShape),
+    stats: computeStats(train, shape),
   }
 }

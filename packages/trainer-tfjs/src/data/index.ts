@@ -1,4 +1,10 @@
-export { batches, computeStats, datasetFromArrays, splitDataset } from './dataset.js'
+export {
+  batches,
+  computeStats,
+  datasetFromArrays,
+  splitDataset,
+  stratifiedOrder,
+} from './dataset.js'
 export type {
   ArrayDatasetInput,
   Batch,
@@ -9,4 +15,6 @@ export type {
   SplitOptions,
   Splits,
 } from './dataset.js'
-export { loadFashionMnist, loadMnist, parseIdx } from './mnist.js'
+export { checkDatasetInstalled, loadFashionMnist, loadMnist, parseIdx } from './mnist.js'
+export type { ImageFolderInfo, ImageFolderOptions } from './folder.js'
+export { IMAGE_EXTENSIONS, loadImageFolder } from './folder.js'

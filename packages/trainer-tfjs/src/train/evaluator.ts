@@ -13,7 +13,7 @@ import {
   type SpaceName,
 } from '../models/index.js'
 import type { Network } from '../models/network.js'
-import { saveNetwork } from './export.js'
+import { inputPipeline, saveLayersModel } from '../export/index.js'
 import {
   backendMemoryLimit,
   estimateMemory,
@@ -46,8 +46,11 @@ export interface TfjsEvaluator extends Evaluator {
 }
 
 export interface TfjsEvaluatorOptions {
-  /** A dataset, a built-in name, or a function returning one (called once, lazily). */
-  dataset: Dataset | 'mnist' | 'fashion-mnist' | (() => Dataset)
+  /**
+   * A dataset, a built-in name, or a function returning one or a promise of one (called once,
+   * lazily, e.g. `() => loadImageFolder('./photos')`).
+   */
+  dataset: Dataset | 'mnist' | 'fashion-mnist' | (() => Dataset | Promise<Dataset>)
   /** The architecture's search space (default: inferred from the value's shape). */
   space?: SpaceName
   /** Per-space builder options (base channels, cells, resolution override...). */
@@ -113,23 +116,21 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): TfjsEvaluator {
   let dataset: Dataset | null = null
   let backendName: string | null = null
   let fallbackNoted = false
+  let noTestNoted = false
   const log = options.log ?? { warn: (message: string) => console.warn(message) }
   const names = {
     resolution: options.optionNames?.resolution ?? 'build.chain.resolution',
     batchSize: options.optionNames?.batchSize ?? 'batchSize',
     size: options.optionNames?.size ?? 'the build options',
   }
-  const getDataset = (): Dataset => {
+  let loading: Promise<Dataset> | null = null
+  const getDataset = async (): Promise<Dataset> => {
     if (dataset) return dataset
     const d = options.dataset
-    dataset =
-      d === 'mnist'
-        ? loadMnist()
-        : d === 'fashion-mnist'
-          ? loadFashionMnist()
-          : typeof d === 'function'
-            ? d()
-            : d
+    if (typeof d === 'function') {
+      loading ??= Promise.resolve(d())
+      dataset = await loading
+    } else dataset = d === 'mnist' ? loadMnist() : d === 'fashion-mnist' ? loadFashionMnist() : d
     return dataset
   }
   /** Trains and measures one architecture; saves the model to `saveTo` when given. */
@@ -143,18 +144,26 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): TfjsEvaluator {
     }
     if (ctx.signal?.aborted)
       throw new NaskitError('E_ABORTED', 'The trial was aborted before it started')
-    const ds = getDataset()
+    const ds = await getDataset()
     const epochs = ctx.fidelity?.epochs ?? options.epochs ?? 1
     const batchSize = options.batchSize ?? 64
     if (!(Number.isInteger(epochs) && epochs >= 0)) {
       throw new NaskitError('E_BAD_OPTIONS', `epochs must be a non-negative integer, got ${epochs}`)
     }
     const splits = splitDataset(ds, {
-      validationSize: Math.min(5000, Math.round(ds.train.count * 0.1)),
+      ...(options.split?.validationFraction === undefined
+        ? { validationSize: Math.min(5000, Math.round(ds.train.count * 0.1)) }
+        : {}),
       ...options.split,
       seed: ctx.seed,
       dataFraction: ctx.fidelity?.dataFraction,
     })
+    if (ds.test.count === 0 && !noTestNoted) {
+      noTestNoted = true
+      log.warn(
+        `naskit: dataset "${ds.name}" has no test set, so test_accuracy is not measured; give test images (testImages/testLabels or testFraction of datasetFromArrays, a test/ folder or the testFraction option of a data folder)`,
+      )
+    }
     const space = options.space ?? inferSpace(arch)
     const inputShape: [number, number, number] = options.resize
       ? [options.resize[0], options.resize[1], ds.imageShape[2]]
@@ -287,7 +296,15 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): TfjsEvaluator {
             ? options.exportDir(ctx.trialId)
             : `${options.exportDir}/trial-${ctx.trialId}`
       }
-      if (exportPath !== null) await saveNetwork(net, exportPath, { arch, space, build })
+      if (exportPath !== null) {
+        await saveLayersModel(net, exportPath, {
+          arch,
+          space,
+          build,
+          input: inputPipeline(ds, options.resize),
+          classNames: ds.classNames,
+        })
+      }
       ctx.progress?.({ fraction: 1, message: 'done' })
       return {
         objective: Number.isNaN(valAcc) ? 0 : valAcc,

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import { NaskitError } from '../errors.js'
 import { type BuildOptions, buildNetwork, type SpaceName } from '../models/index.js'
 import type { Network } from '../models/network.js'
+import { isNaskitLayersModel, loadLayersNetwork } from '../export/save.js'
 
 /** What `model.json` records besides the weights: enough to rebuild the network. */
 export interface NaskitTopology {
@@ -59,12 +60,16 @@ export async function saveNetwork(
   return { modelJson: modelPath, weightsBin: weightsPath, bytes: data.byteLength }
 }
 
-/** Rebuilds a network saved by `saveNetwork` and loads its weights. */
+/**
+ * Rebuilds a network saved by `saveNetwork`, or a Layers model saved by `saveLayersModel` (the
+ * evaluators' export), and loads its weights.
+ */
 export async function loadNetwork(dir: string): Promise<Network> {
   const modelJson = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as {
     modelTopology: NaskitTopology
     weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>
   }
+  if (isNaskitLayersModel(modelJson)) return loadLayersNetwork(dir)
   const topo = modelJson.modelTopology
   if (topo?.format !== 'naskit-network') {
     throw new NaskitError('E_BAD_OPTIONS', `${dir}/model.json was not written by saveNetwork`)

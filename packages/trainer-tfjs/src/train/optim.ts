@@ -24,6 +24,26 @@ export function cosineLearningRate(lr0: number, min: number, step: number, total
   return min + ((lr0 - min) * (1 + Math.cos((Math.PI * t) / total))) / 2
 }
 
+/**
+ * The learning rate of step `step` of `total`: a linear warm-up from lr0 / warmupSteps to lr0
+ * over the first `warmupSteps` steps, then `cosine` annealing over the remaining steps down to
+ * `min` (or `constant` at lr0).
+ */
+export function scheduledLearningRate(options: {
+  lr0: number
+  min: number
+  step: number
+  total: number
+  warmupSteps: number
+  schedule: 'cosine' | 'constant'
+}): number {
+  const { lr0, min, step, total, schedule } = options
+  const warm = Math.min(Math.max(0, Math.floor(options.warmupSteps)), Math.max(0, total - 1))
+  if (step < warm) return (lr0 * (step + 1)) / warm
+  if (schedule === 'constant') return lr0
+  return cosineLearningRate(lr0, min, step - warm, total - warm)
+}
+
 /** A gradient with L2 weight decay added: g + λ·w (`g` itself when λ is 0). */
 export function withWeightDecay(g: tf.Tensor, w: tf.Tensor, weightDecay: number): tf.Tensor {
   return weightDecay > 0 ? tf.add(g, tf.mul(w, weightDecay)) : g

@@ -6,8 +6,8 @@ import { createRng } from '../rng.js'
 import {
   Adam,
   clipByGlobalNorm,
-  cosineLearningRate,
   MomentumSgd,
+  scheduledLearningRate,
   withWeightDecay,
 } from './optim.js'
 
@@ -26,6 +26,11 @@ export interface TrainOptions {
   /** `cosine` (default): cosine annealing per step down to `minLearningRate`; `constant`. */
   schedule?: 'cosine' | 'constant'
   minLearningRate?: number
+  /**
+   * Fraction of the run's steps spent on a linear learning-rate warm-up before the schedule
+   * (default 0).
+   */
+  warmupFraction?: number
   /** Clip the global gradient norm (default 5; 0 turns it off). */
   gradClipNorm?: number
   /** A loss above this (or NaN/∞) fails with `E_DIVERGED` (default 1e3). */
@@ -102,6 +107,14 @@ export async function trainNetwork(
   const rng = createRng((options.seed ?? 0) + 17)
   const stepsPerEpoch = Math.ceil(data.indices.length / options.batchSize)
   const total = Math.max(1, stepsPerEpoch * options.epochs)
+  const warmupFraction = options.warmupFraction ?? 0
+  if (!(warmupFraction >= 0 && warmupFraction < 1)) {
+    throw new NaskitError(
+      'E_BAD_OPTIONS',
+      `warmupFraction must be in [0, 1), got ${JSON.stringify(options.warmupFraction)}`,
+    )
+  }
+  const warmupSteps = Math.round(warmupFraction * total)
   const vars = net.trainableVariables()
   const optimizer = makeOptimizer(optName, vars, lr0, options.momentum ?? 0.9)
   const start = performance.now()
@@ -116,8 +129,14 @@ export async function trainNetwork(
         resize: options.resize,
       })) {
         checkAbort(options.signal)
-        if (schedule === 'cosine')
-          optimizer.learningRate = cosineLearningRate(lr0, minLr, step, total)
+        optimizer.learningRate = scheduledLearningRate({
+          lr0,
+          min: minLr,
+          step,
+          total,
+          warmupSteps,
+          schedule,
+        })
         let lossValue: number
         try {
           lossValue = tf.tidy(() => {

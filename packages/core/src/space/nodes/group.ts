@@ -6,8 +6,8 @@ import {
   type DecisionNode,
   describeValue,
   type Issue,
-  joinPath,
   NAME_RE,
+  RESERVED_NAMES,
   withPrefix,
   type Traced,
 } from './shared'
@@ -34,8 +34,13 @@ export class GroupNode implements DecisionNode {
     this.children = this.names.map((name) => {
       if (!NAME_RE.test(name))
         throw bad(
-          joinPath(path, name),
+          path ? `${path}.${name}` : name,
           'decision names start with a letter or _ and hold only letters, digits and _.',
+        )
+      if (RESERVED_NAMES.has(name))
+        throw bad(
+          path ? `${path}.${name}` : name,
+          `"${name}" is a property every JavaScript object has and cannot name a decision; choose another name.`,
         )
       return compile(decisions[name] as DecisionSpec, path ? `${path}.${name}` : name)
     })

@@ -10,6 +10,16 @@ export interface Issue {
 
 /** What a decision name looks like. */
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+/**
+ * Names a decision cannot have: `__proto__` would set an architecture's prototype, and the other
+ * properties every object inherits would be read from there when an architecture lacks them.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  'prototype',
+])
+/** How deeply decisions may nest (groups and repeats inside each other). */
+export const MAX_DEPTH = 64
 /** Characters a choice or op name cannot hold: canonical keys use them as separators. */
 export const FORBIDDEN_IN_CHOICE = /[;={}[\],|~+\s]/
 

@@ -1,0 +1,6 @@
+export { bilinearMatrix, inputPipeline } from './input.js'
+export type { InputPipeline } from './input.js'
+export { toLayersModel } from './layers.js'
+export type { LayersConversion, LayersModelOptions } from './layers.js'
+export { isNaskitLayersModel, loadLayersNetwork, saveLayersModel } from './save.js'
+export type { LayersModelMetadata, SavedLayersModel, SaveLayersOptions } from './save.js'
