@@ -189,13 +189,18 @@ export function applyFlags(base: Partial<NaskitConfig>, flags: Flags): Partial<N
     parseDuration(/^\d+(\.\d+)?$/.test(time) ? `${time}s` : time, '--time')
   }
   const target = num(flags.target, 'target')
-  if (trials !== undefined || time !== undefined || target !== undefined) {
+  const epochs = num(flags.budgetEpochs, 'budget-epochs', {
+    min: Number.MIN_VALUE,
+    must: 'a positive number of training epochs',
+  })
+  if (trials !== undefined || time !== undefined || target !== undefined || epochs !== undefined) {
     const prev = typeof base.budget === 'number' ? { trials: base.budget } : (base.budget ?? {})
     c.budget = {
       ...prev,
       ...(trials !== undefined ? { trials } : {}),
       ...(time !== undefined ? { time: /^\d+(\.\d+)?$/.test(time) ? `${time}s` : time } : {}),
       ...(target !== undefined ? { target } : {}),
+      ...(epochs !== undefined ? { epochs } : {}),
     }
   }
   const workers = num(flags.workers, 'workers', POSITIVE_INT)
@@ -535,6 +540,7 @@ export function buildCli(io: CliIo, run: (fn: () => Promise<number>) => void) {
     .option('--budget <trials>', 'Number of trials')
     .option('--time <duration>', 'Wall-time budget (90s, 30m, 2h)')
     .option('--target <objective>', 'Stop when a trial reaches this objective')
+    .option('--budget-epochs <n>', 'Stop after the trials spent this many training epochs')
     .option('--workers <n>', 'Evaluations in flight (worker threads for expensive evaluators)')
     .option('--seed <n>', 'Seed of every random choice')
     .option('--out <dir>', 'Experiment folder (an existing one is resumed)')

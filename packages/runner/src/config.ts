@@ -49,6 +49,11 @@ export interface BudgetInput {
   time?: number | string
   /** Stop once a trial reaches this objective. */
   target?: number
+  /**
+   * Training epochs the finished trials may spend in all (each trial's `epochs` metric, else its
+   * fidelity's epochs): the same compute for searches with and without multi-fidelity.
+   */
+  epochs?: number
 }
 
 /** A `naskit.config.ts`: what `naskit search` runs. CLI flags override it. */
@@ -227,10 +232,12 @@ export function checkConfigFields(config: object): void {
   }
   const budget = (config as { budget?: unknown }).budget
   if (budget !== null && typeof budget === 'object') {
-    const extra = Object.keys(budget).filter((k) => !['trials', 'time', 'target'].includes(k))
+    const extra = Object.keys(budget).filter(
+      (k) => !['trials', 'time', 'target', 'epochs'].includes(k),
+    )
     if (extra.length > 0)
       throw badConfig(
-        `${extra.map((k) => `budget.${k}: unknown field`).join('; ')} (known: trials, time, target)`,
+        `${extra.map((k) => `budget.${k}: unknown field`).join('; ')} (known: trials, time, target, epochs)`,
       )
   }
   const out = (config as { out?: unknown }).out
@@ -278,6 +285,8 @@ export interface Budget {
   trials: number | null
   timeMs: number | null
   target: number | null
+  /** Absent when not set (experiments stored before it existed have none). */
+  epochs?: number
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -313,7 +322,7 @@ export function normalizeBudget(input: number | BudgetInput | undefined): Budget
     return { trials: CONFIG_DEFAULTS.budget.trials, timeMs: null, target: null }
   const b: BudgetInput = typeof input === 'number' ? { trials: input } : input
   if (b === null || typeof b !== 'object')
-    throw badConfig('budget: expected a number of trials or { trials, time, target }')
+    throw badConfig('budget: expected a number of trials or { trials, time, target, epochs }')
   const trials = b.trials ?? null
   if (trials !== null && (!Number.isInteger(trials) || trials < 1))
     throw badConfig(`budget.trials: must be a positive integer, got ${showValue(trials)}`)
@@ -321,8 +330,12 @@ export function normalizeBudget(input: number | BudgetInput | undefined): Budget
   const target = b.target ?? null
   if (target !== null && (typeof target !== 'number' || !Number.isFinite(target)))
     throw badConfig(`budget.target: must be a finite number, got ${showValue(target)}`)
-  if (trials === null && timeMs === null) throw badConfig('budget: give trials and/or time')
-  return { trials, timeMs, target }
+  const epochs = b.epochs ?? null
+  if (epochs !== null && (typeof epochs !== 'number' || !(epochs > 0) || !Number.isFinite(epochs)))
+    throw badConfig(`budget.epochs: must be a positive number of epochs, got ${showValue(epochs)}`)
+  if (trials === null && timeMs === null && epochs === null)
+    throw badConfig('budget: give trials, time and/or epochs')
+  return { trials, timeMs, target, ...(epochs !== null ? { epochs } : {}) }
 }
 
 /** Builds the search space a config names. */

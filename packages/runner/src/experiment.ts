@@ -10,6 +10,7 @@ import {
   type OneShotStrategy,
   type RankedTrial,
   type SamplingStrategy,
+  type TrialResult,
   isNaskitError,
 } from '@naskit/core'
 import {
@@ -202,6 +203,17 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunExpe
  * the caller's logger and, once per distinct message (each worker thread has its own
  * evaluator), the event stream that the CLI prints.
  */
+/**
+ * The training epochs a finished trial spent, for `budget.epochs`: its `epochs` metric (what
+ * the TensorFlow.js evaluators report), else its fidelity's epochs, else 0.
+ */
+export function trialEpochs(t: Pick<TrialResult, 'metrics' | 'fidelity'>): number {
+  const m = t.metrics?.epochs
+  if (typeof m === 'number' && Number.isFinite(m) && m >= 0) return m
+  const f = t.fidelity?.epochs
+  return typeof f === 'number' && Number.isFinite(f) && f >= 0 ? f : 0
+}
+
 function warningEvents(userLog: Logger, emit: (e: RunEvent) => void): Logger {
   const warned = new Set<string>()
   const noted = new Set<string>()
@@ -270,9 +282,11 @@ async function runLocked(
 
   let done = 0
   let failed = 0
+  let epochs = 0
   const best = new BestTracker<RankedTrial>()
-  const account = (t: RankedTrial) => {
+  const account = (t: RankedTrial & Pick<TrialResult, 'metrics' | 'fidelity'>) => {
     done++
+    epochs += trialEpochs(t)
     if (t.status === 'failed') failed++
     else best.offer(t)
   }
@@ -369,7 +383,7 @@ async function runLocked(
       nextId: store.nextTrialId(),
       elapsed,
       account,
-      counts: () => ({ done, failed, best: best.summary() }),
+      counts: () => ({ done, failed, epochs, best: best.summary() }),
       emit,
       ...(signal ? { signal } : {}),
       running,

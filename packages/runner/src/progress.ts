@@ -21,6 +21,18 @@ function fmtObjective(v: number): string {
   return Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(3) : v.toFixed(4)
 }
 
+/** How a trial's fidelity is shown: `3 ep`, `25% data`, `3 ep 25% data`; null without one. */
+export function fidelityLabel(
+  f: { epochs?: number; dataFraction?: number } | undefined,
+): string | null {
+  if (!f) return null
+  const parts: string[] = []
+  if (typeof f.epochs === 'number') parts.push(`${f.epochs} ep`)
+  if (typeof f.dataFraction === 'number')
+    parts.push(`${Math.round(f.dataFraction * 1000) / 10}% data`)
+  return parts.length === 0 ? null : parts.join(' ')
+}
+
 /** Progress state shared by the reporters. */
 class Tracker {
   done = 0
@@ -35,6 +47,8 @@ class Tracker {
   sessionStart = Date.now()
   sessionStartDone = 0
   sessionStartElapsed = 0
+  /** Trials finished this session per fidelity (multi-fidelity rungs), in order of first sight. */
+  byFidelity = new Map<string, { order: number; count: number }>()
 
   update(e: RunEvent): void {
     if (e.type === 'start') {
@@ -53,7 +67,26 @@ class Tracker {
       this.best = e.best
       this.elapsedMs = e.elapsedMs
       this.elapsedAt = Date.now()
+      const label = fidelityLabel(e.trial.fidelity)
+      if (label !== null) {
+        const seen = this.byFidelity.get(label)
+        if (seen) seen.count++
+        else
+          this.byFidelity.set(label, {
+            order: e.trial.fidelity?.epochs ?? e.trial.fidelity?.dataFraction ?? 0,
+            count: 1,
+          })
+      }
     }
+  }
+
+  /** `1 ep 9 · 3 ep 3 · 9 ep 1`: trials per fidelity, lowest first, once there are several. */
+  rungs(): string | null {
+    if (this.byFidelity.size < 2) return null
+    return [...this.byFidelity]
+      .sort((a, b) => a[1].order - b[1].order)
+      .map(([label, v]) => `${label} ${v.count}`)
+      .join(' · ')
   }
 
   eta(): number | null {
@@ -87,6 +120,8 @@ class Tracker {
     )
     parts.push(`${this.running} running`)
     if (this.failed > 0) parts.push(`${this.failed} failed`)
+    const rungs = this.rungs()
+    if (rungs !== null) parts.push(`by fidelity ${rungs}`)
     const eta = this.eta()
     parts.push(formatDuration(this.now()))
     if (eta !== null && (this.done > this.sessionStartDone || this.budgetTimeMs !== null)) {

@@ -24,7 +24,13 @@ export interface ScheduleArgs {
   nextId: number
   elapsed(): number
   account(t: TrialResult): void
-  counts(): { done: number; failed: number; best: { id: number; objective: number } | null }
+  counts(): {
+    done: number
+    failed: number
+    /** Training epochs the finished trials spent (see `trialEpochs`). */
+    epochs?: number
+    best: { id: number; objective: number } | null
+  }
   emit(e: RunEvent): void
   signal?: AbortSignal
   /** Kept up to date with the ids of the trials running (for a message if the process exits). */
@@ -170,6 +176,12 @@ export async function schedule(
     }
     if (budget.trials !== null && done >= budget.trials)
       setStop('budget', `Finished the budget of ${budget.trials} trials.`)
+    const spent = a.counts().epochs ?? 0
+    if (typeof budget.epochs === 'number' && spent >= budget.epochs)
+      setStop(
+        'budget',
+        `Spent the budget of ${budget.epochs} training epochs (${Math.round(spent * 100) / 100} in ${done} trials).`,
+      )
     if (budget.timeMs !== null && a.elapsed() >= budget.timeMs)
       setStop('time', `Used the time budget of ${Math.round(budget.timeMs / 1000)} s.`)
   }

@@ -102,3 +102,20 @@ describe('progress reporters', () => {
     expect(text).toContain('Resume with: naskit search --out /runs/x')
   })
 })
+
+describe('multi-fidelity rungs in the progress line', () => {
+  it('counts trials per fidelity once there are several, lowest first', () => {
+    const { chunks, out } = sink()
+    const report = lineReporter(out, 0)
+    report(start)
+    const at = (id: number, epochs: number): RunEvent => {
+      const e = trial(id, 0.5) as Extract<RunEvent, { type: 'trial' }>
+      return { ...e, trial: { ...e.trial, fidelity: { epochs } } }
+    }
+    report(at(0, 3))
+    expect(chunks.join('')).not.toContain('by fidelity')
+    report(at(1, 1))
+    report(at(2, 1))
+    expect(chunks.at(-1)).toContain('by fidelity 1 ep 2 · 3 ep 1')
+  })
+})

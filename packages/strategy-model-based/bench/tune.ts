@@ -34,8 +34,12 @@ const result = await runNb201Suite({
   concurrency: 1,
 })
 const s = result.summaries[0]!
-const hits = result.runs.filter((r) => r.bestValid >= result.runs.reduce((m, x) => Math.max(m, x.bestValid), 0) - 1e-9).length
-if (process.env.RUNS) for (const r of result.runs) console.log(r.seed, r.bestValid.toFixed(3), r.result.toFixed(3), r.bestArch)
+const hits = result.runs.filter(
+  (r) => r.bestValid >= result.runs.reduce((m, x) => Math.max(m, x.bestValid), 0) - 1e-9,
+).length
+if (process.env.RUNS)
+  for (const r of result.runs)
+    console.log(r.seed, r.bestValid.toFixed(3), r.result.toFixed(3), r.bestArch)
 console.log(
   `${values.dataset} ${s.strategy} seeds ${from}:${to}: ${s.mean.toFixed(3)} ± ${s.std.toFixed(3)} (se ${(s.std / Math.sqrt(s.runs)).toFixed(3)}) @50 ${s.curve[49]?.toFixed(3)} top-valid hits ${hits}/${s.runs}; ${((performance.now() - t0) / s.runs).toFixed(0)} ms/run`,
 )

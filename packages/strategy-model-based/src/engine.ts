@@ -121,7 +121,7 @@ export function createModelStrategy(args: {
       y.push(ob.objective)
     }
     const ty = transformObjectives(y, o.transform)
-    incumbent = ty.reduce((m, v) => (v > m ? v : m), Number.NEGATIVE_INFINITY)
+    incumbent = ty.reduce((m, v) => Math.max(m, v), Number.NEGATIVE_INFINITY)
     model.fit(
       x,
       ty,
@@ -259,7 +259,8 @@ export function createModelStrategy(args: {
       }
       const pend = new Map<string, Arch>()
       for (const p of s.pending) {
-        if (!p || typeof p.key !== 'string' || !space.isValid(p.arch)) throw bad('bad pending entry')
+        if (!p || typeof p.key !== 'string' || !space.isValid(p.arch))
+          throw bad('bad pending entry')
         pend.set(p.key, p.arch)
       }
       rng = Rng.fromState(s.rng)

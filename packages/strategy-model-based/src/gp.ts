@@ -142,31 +142,31 @@ export class GaussianProcess {
     const z = new Float64Array(n)
     let best: { ll: number; hyper: GpHyper } | null = null
     for (const mix of this.settings.mixes)
-    for (const ls of mix >= 1 ? [1] : this.settings.lengthScales) {
-      const l = ls * base
-      const l2 = l * l
-      for (const noise of this.settings.noises) {
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < i; j++)
-            K[i * n + j] =
-              (1 - mix) * kernelValue(this.settings.kernel, d2[i * n + j] as number, l2) +
-              (mix > 0 ? mix * ((qk as Float64Array)[i * n + j] as number) : 0)
-          K[i * n + i] = 1 + noise + 1e-9
+      for (const ls of mix >= 1 ? [1] : this.settings.lengthScales) {
+        const l = ls * base
+        const l2 = l * l
+        for (const noise of this.settings.noises) {
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j < i; j++)
+              K[i * n + j] =
+                (1 - mix) * kernelValue(this.settings.kernel, d2[i * n + j] as number, l2) +
+                (mix > 0 ? mix * ((qk as Float64Array)[i * n + j] as number) : 0)
+            K[i * n + i] = 1 + noise + 1e-9
+          }
+          if (!cholesky(K, n)) continue
+          for (let i = 0; i < n; i++) z[i] = this.y[i] as number
+          forwardSolve(K, n, n, z)
+          let quad = 0
+          for (let i = 0; i < n; i++) quad += (z[i] as number) ** 2
+          let logDet = 0
+          for (let i = 0; i < n; i++) logDet += Math.log(K[i * n + i] as number)
+          const signal = Math.max(quad / n, 1e-12)
+          // profile log likelihood with the signal variance at its optimum
+          const ll = -0.5 * n * Math.log(signal) - logDet
+          if (best === null || ll > best.ll + 1e-12)
+            best = { ll, hyper: { lengthScale: l, noise, signal, mix } }
         }
-        if (!cholesky(K, n)) continue
-        for (let i = 0; i < n; i++) z[i] = this.y[i] as number
-        forwardSolve(K, n, n, z)
-        let quad = 0
-        for (let i = 0; i < n; i++) quad += (z[i] as number) ** 2
-        let logDet = 0
-        for (let i = 0; i < n; i++) logDet += Math.log(K[i * n + i] as number)
-        const signal = Math.max(quad / n, 1e-12)
-        // profile log likelihood with the signal variance at its optimum
-        const ll = -0.5 * n * Math.log(signal) - logDet
-        if (best === null || ll > best.ll + 1e-12)
-          best = { ll, hyper: { lengthScale: l, noise, signal, mix } }
       }
-    }
     this.hyper = best?.hyper ?? { lengthScale: base, noise: 0.1, signal: 1, mix: 0 }
     this.factor()
   }
@@ -241,8 +241,7 @@ export class GaussianProcess {
     const c = this.capacity
     const l2 = this.hyper.lengthScale ** 2
     const k = new Float64Array(n)
-    for (let i = 0; i < n; i++)
-      k[i] = this.corr(x, this.x[i] as SparseVector, l2)
+    for (let i = 0; i < n; i++) k[i] = this.corr(x, this.x[i] as SparseVector, l2)
     forwardSolve(this.L, c, n, k)
     let d = 1 + this.hyper.noise + 1e-9
     for (let i = 0; i < n; i++) d -= (k[i] as number) ** 2

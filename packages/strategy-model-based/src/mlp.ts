@@ -154,7 +154,8 @@ export function trainMlp(
           const h = prev[po + q] as number
           if (h === 0) continue
           const row = q * width
-          for (let j = 0; j < width; j++) cur[co + j] = (cur[co + j] as number) + h * (W[row + j] as number)
+          for (let j = 0; j < width; j++)
+            cur[co + j] = (cur[co + j] as number) + h * (W[row + j] as number)
         }
         if (l < L - 1)
           for (let j = 0; j < width; j++) if ((cur[co + j] as number) < 0) cur[co + j] = 0

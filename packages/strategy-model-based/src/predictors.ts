@@ -180,7 +180,10 @@ export function createEnsemblePredictor(
     },
     set seed(value: number) {
       if (!Number.isFinite(value))
-        throw new NaskitError('E_BAD_OPTIONS', `${owner}: seed must be a finite number, got ${value}.`)
+        throw new NaskitError(
+          'E_BAD_OPTIONS',
+          `${owner}: seed must be a finite number, got ${value}.`,
+        )
       seed = value
     },
     fitEncoded,
@@ -251,7 +254,10 @@ export function createGpPredictor(
   const mixes = [...(options.mixes ?? [0])]
   for (const v of mixes)
     if (!(v >= 0 && v <= 1))
-      throw new NaskitError('E_BAD_OPTIONS', `createGpPredictor: each mix must be in [0, 1], got ${v}.`)
+      throw new NaskitError(
+        'E_BAD_OPTIONS',
+        `createGpPredictor: each mix must be in [0, 1], got ${v}.`,
+      )
   const gp = new GaussianProcess({ kernel, lengthScales, noises, mixes })
   let size = 0
   return {

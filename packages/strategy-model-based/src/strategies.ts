@@ -1,10 +1,5 @@
 import { defineStrategy, option, type Rng, type SamplingStrategy } from '@naskit/core'
-import {
-  argmax,
-  expectedImprovement,
-  thompsonSample,
-  upperConfidenceBound,
-} from './acquisition'
+import { argmax, expectedImprovement, thompsonSample, upperConfidenceBound } from './acquisition'
 import { type SparseVector, squaredDistance } from './encoding'
 import { type CandidateOptions, createModelStrategy, type Model } from './engine'
 import { createEnsemblePredictor, createGpPredictor } from './predictors'
@@ -134,7 +129,7 @@ export const bananasStrategy = defineStrategy({
   description:
     'BANANAS: an ensemble of neural predictors with Thompson sampling over mutations of the best architectures (White et al. 2021).',
   options: {
-    ...candidateOptions({ initialSamples: 20, encoding: 'auto', transform: 'log' }),
+    ...candidateOptions({ initialSamples: 20, encoding: 'onehot', transform: 'log' }),
     acquisition: option.enum(ACQUISITIONS, {
       default: 'its',
       description:
@@ -251,7 +246,9 @@ export const boStrategy = defineStrategy({
         predictor.fitEncoded(x, y)
         if (pending.length === 0) return
         const { mean } = gp.predict(pending)
-        pending.forEach((p, i) => gp.add(p, mean[i] as number))
+        pending.forEach((p, i) => {
+          gp.add(p, mean[i] as number)
+        })
       },
       select(candidates, n, rng, incumbent) {
         const picked = new Set<number>()

@@ -11,7 +11,9 @@ export type ObjectiveTransform = 'none' | 'rank' | 'log'
 export function transformObjectives(y: readonly number[], kind: ObjectiveTransform): number[] {
   const n = y.length
   if (kind === 'none' || n < 2) return [...y]
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (y[a] as number) - (y[b] as number) || a - b)
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (y[a] as number) - (y[b] as number) || a - b,
+  )
   if (kind === 'rank') {
     const out = new Array<number>(n)
     let i = 0

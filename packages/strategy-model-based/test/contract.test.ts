@@ -1,14 +1,33 @@
 import { strategyContract } from '@naskit/core/testing'
 import { bananasStrategy, boStrategy } from '../src/index'
 
-const quick = { epochs: 30, networks: 3, initialSamples: 4 }
-strategyContract(bananasStrategy, { options: quick })
+// small candidate pools and networks keep the kit fast; the defaults run in restore.test.ts
+const light = { parents: 3, randomCandidates: 20, maxNeighbours: 16, farMutations: 2 }
 strategyContract(bananasStrategy, {
-  options: { ...quick, acquisition: 'ucb', encoding: 'onehot', initialSamples: 2 },
+  options: { ...light, epochs: 20, networks: 2, initialSamples: 4 },
+})
+strategyContract(bananasStrategy, {
+  options: {
+    ...light,
+    epochs: 10,
+    networks: 3,
+    layers: 2,
+    width: 8,
+    acquisition: 'ucb',
+    encoding: 'auto',
+    initialSamples: 2,
+  },
   batch: 5,
 })
-strategyContract(boStrategy, { options: { initialSamples: 4 } })
+strategyContract(boStrategy, { options: { ...light, initialSamples: 4 } })
 strategyContract(boStrategy, {
-  options: { initialSamples: 2, acquisition: 'its', transform: 'rank', quadratic: true },
+  options: {
+    ...light,
+    initialSamples: 2,
+    acquisition: 'its',
+    transform: 'rank',
+    encoding: 'auto',
+    quadratic: true,
+  },
   batch: 5,
 })

@@ -14,7 +14,11 @@ const space = nb201Space()
 /** A smooth stand-in objective: 3×3 convolutions help, `none` edges hurt. */
 const objective = (a: Arch) => {
   const s = JSON.stringify(a)
-  return 2 * (s.split('nor_conv_3x3').length - 1) + (s.split('skip').length - 1) * 0.5 - (s.split('none').length - 1)
+  return (
+    2 * (s.split('nor_conv_3x3').length - 1) +
+    (s.split('skip').length - 1) * 0.5 -
+    (s.split('none').length - 1)
+  )
 }
 const sample = (n: number, seed: number) => {
   const rng = createRng(seed)
@@ -27,7 +31,9 @@ describe('kendallTau', () => {
     expect(kendallTau([1, 2, 3, 4], [4, 3, 2, 1])).toBe(-1)
     expect(kendallTau([1, 2, 3], [1, 3, 2])).toBeCloseTo(1 / 3, 12)
     expect(kendallTau([1, 1, 2], [1, 2, 3])).toBeCloseTo(2 / Math.sqrt(6), 12)
-    expect(() => kendallTau([1], [1, 2])).toThrow(expect.objectContaining({ code: 'E_BAD_OPTIONS' }))
+    expect(() => kendallTau([1], [1, 2])).toThrow(
+      expect.objectContaining({ code: 'E_BAD_OPTIONS' }),
+    )
   })
 })
 
@@ -51,7 +57,8 @@ describe('encoders', () => {
     expect(e.length).toBe(30 + 84)
     const paths = (s: string) => e.encode(nb201FromString(s)).index.filter((i) => i >= 30).length
     // every edge a convolution: 1 + 1 + 1 + 1 = 4 distinct… paths 0→3, 0→1→3, 0→2→3, 0→1→2→3
-    const all = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'
+    const all =
+      '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|'
     const v = e.encode(nb201FromString(all))
     // 0→1→3 and 0→2→3 have the same ops: one feature counted twice
     expect(v.index.filter((i) => i >= 30)).toHaveLength(3)
@@ -86,7 +93,12 @@ describe('predictors', () => {
       p.fit(train)
       expect(p.size).toBe(80)
       const pred = p.predict(test)
-      expect(kendallTau(pred.map((x) => x.mean), truth)).toBeGreaterThan(0.7)
+      expect(
+        kendallTau(
+          pred.map((x) => x.mean),
+          truth,
+        ),
+      ).toBeGreaterThan(0.7)
       for (const x of pred) expect(x.std).toBeGreaterThanOrEqual(0)
     })
 
@@ -121,7 +133,9 @@ describe('predictors', () => {
   })
 
   it('rejects bad options with E_BAD_OPTIONS naming the option', () => {
-    expect(() => createEnsemblePredictor(space, { networks: 0 })).toThrow(/networks must be an integer ≥ 1/)
+    expect(() => createEnsemblePredictor(space, { networks: 0 })).toThrow(
+      /networks must be an integer ≥ 1/,
+    )
     expect(() => createEnsemblePredictor(space, { hidden: [] })).toThrow(/hidden must list 1 to 4/)
     expect(() => createGpPredictor(space, { noises: [] })).toThrow(/at least one value/)
     expect(() => createGpPredictor(space, { kernel: 'cubic' as never })).toThrow(/kernel must be/)
@@ -130,7 +144,8 @@ describe('predictors', () => {
 
 describe('helpers', () => {
   it('normal quantile inverts the distribution function', () => {
-    for (const p of [0.001, 0.02, 0.3, 0.5, 0.77, 0.99]) expect(normalCdf(normalQuantile(p))).toBeCloseTo(p, 6)
+    for (const p of [0.001, 0.02, 0.3, 0.5, 0.77, 0.99])
+      expect(normalCdf(normalQuantile(p))).toBeCloseTo(p, 6)
   })
 
   it('objective transforms keep the order', () => {

@@ -61,7 +61,11 @@ describe('state() and restore()', () => {
       { epochs: 20, networks: 2, initialSamples: 3 },
     ],
     ['bo', boStrategy as SamplingStrategyPlugin, { initialSamples: 3 }],
-    ['bo (log, its)', boStrategy as SamplingStrategyPlugin, { initialSamples: 3, transform: 'log', acquisition: 'its' }],
+    [
+      'bo (log, its)',
+      boStrategy as SamplingStrategyPlugin,
+      { initialSamples: 3, transform: 'log', acquisition: 'its' },
+    ],
   ]
   for (const [label, plugin, options] of cases) {
     for (const batch of [1, 3]) {

@@ -134,6 +134,7 @@ export {
   measureFootprint,
   measureLatency,
   saveNetwork,
+  DEFAULT_RECIPE,
   tfjsEvaluator,
   trainingBytesPerImage,
   trainNetwork,

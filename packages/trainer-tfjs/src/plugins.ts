@@ -11,6 +11,7 @@ import {
 } from '@naskit/core'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
+import { type BackendChoice, requestedBackend } from './backend.js'
 import { loadImageFolder } from './data/folder.js'
 import { checkDatasetInstalled, loadFashionMnist, loadMnist } from './data/mnist.js'
 import type { Dataset } from './data/dataset.js'
@@ -22,15 +23,15 @@ const trainingOptions = {
     min: 0,
     description: 'Training epochs per trial (a fidelity may override it).',
   }),
-  batchSize: option.int({ default: 64, min: 1, description: 'Mini-batch size.' }),
+  batchSize: option.int({ default: 16, min: 1, description: 'Mini-batch size.' }),
   optimizer: option.enum(['momentum', 'sgd', 'adam'], {
     default: 'momentum',
     description: 'Optimizer.',
   }),
   learningRate: option.number({
-    default: 0.05,
+    default: 0.1,
     min: 0,
-    description: 'Initial learning rate (cosine schedule).',
+    description: 'Initial learning rate (10 % warm-up, then cosine schedule).',
   }),
   trainSize: option.int({
     default: 6000,
@@ -98,7 +99,8 @@ function createTfjs(
     batchSize: options.batchSize,
     optimizer: options.optimizer,
     learningRate: options.learningRate,
-    backend: options.backend,
+    // `auto` leaves the choice to NASKIT_BACKEND, then auto
+    backend: options.backend === 'auto' ? undefined : options.backend,
     split: split ?? {
       trainSize: options.trainSize,
       validationSize: options.validationSize,
@@ -129,7 +131,7 @@ function datasetPlugin(name: DatasetName, description: string) {
       return createTfjs(args, name)
     },
     dataset: async () => loadBuiltIn(name),
-    backend: (options) => options.backend,
+    backend: (options) => hostBackend(options.backend),
   })
 }
 
@@ -152,10 +154,15 @@ const tfjsPlugin = defineEvaluator({
     return createTfjs(args, args.options.dataset)
   },
   dataset: async ({ options }) => loadBuiltIn(options.dataset),
-  backend: (options) => options.backend,
+  backend: (options) => hostBackend(options.backend),
 })
 
 const { trainSize: _t, validationSize: _v, testSize: _s, ...folderTraining } = trainingOptions
+
+/** The backend an evaluator plugin trains on: its option, where `auto` defers to NASKIT_BACKEND. */
+function hostBackend(option: BackendChoice): string {
+  return requestedBackend(option === 'auto' ? undefined : option)
+}
 
 function loadBuiltIn(name: DatasetName): Dataset {
   return name === 'mnist' ? loadMnist() : loadFashionMnist()
@@ -247,7 +254,7 @@ const imagesPlugin = defineEvaluator({
     })
   },
   dataset: ({ options, log }) => loadFolder(options, log),
-  backend: (options) => options.backend,
+  backend: (options) => hostBackend(options.backend),
 })
 
 /** The evaluators of this package, by name, for hosts such as `@naskit/runner`. */

@@ -105,6 +105,19 @@ describe('evaluator plugins', () => {
     expect(warnings[0]).toContain('set the evaluator option resolution')
   }, 60_000)
 
+  it('backend auto leaves the choice to NASKIT_BACKEND, as documented', () => {
+    const before = process.env.NASKIT_BACKEND
+    try {
+      process.env.NASKIT_BACKEND = 'cpu'
+      const options = validateOptions(evaluators.mnist!.options, {}, 'mnist')
+      expect(evaluators.mnist!.backend?.(options)).toBe('cpu')
+      expect(evaluators.images!.backend?.({ ...options, backend: 'wasm' } as never)).toBe('wasm')
+    } finally {
+      if (before === undefined) delete process.env.NASKIT_BACKEND
+      else process.env.NASKIT_BACKEND = before
+    }
+  })
+
   it('the README documents every option with the default the code uses', () => {
     const documented = documentedDefaults()
     const names = new Set<string>()

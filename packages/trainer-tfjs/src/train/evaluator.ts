@@ -64,6 +64,8 @@ export interface TfjsEvaluatorOptions {
   weightDecay?: number
   schedule?: 'cosine' | 'constant'
   minLearningRate?: number
+  /** Share of the steps spent warming the learning rate up (default 0.1). */
+  warmupFraction?: number
   gradClipNorm?: number
   divergenceThreshold?: number
   /** Split and subset sizes (validation, train, test). The seed comes from the trial. */
@@ -93,6 +95,14 @@ export interface TfjsEvaluatorOptions {
    */
   optionNames?: { resolution?: string; batchSize?: string; size?: string }
 }
+
+/**
+ * The training recipe of a trial when the options do not say otherwise: momentum SGD at
+ * learning rate 0.1, batches of 16, a warm-up over the first 10 % of the steps, then cosine
+ * annealing, weight decay 3e-4, gradient clipping at 5. Chosen for short budgets by
+ * `bench/recipe.bench.ts` (one epoch of 10,000 MNIST images; results in bench/results/).
+ */
+export const DEFAULT_RECIPE = { batchSize: 16, learningRate: 0.1, warmupFraction: 0.1 } as const
 
 /** How a dataset's images are named in messages. */
 function imagesLabel(ds: Dataset, resized: boolean): string {
@@ -146,7 +156,7 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): TfjsEvaluator {
       throw new NaskitError('E_ABORTED', 'The trial was aborted before it started')
     const ds = await getDataset()
     const epochs = ctx.fidelity?.epochs ?? options.epochs ?? 1
-    const batchSize = options.batchSize ?? 64
+    const batchSize = options.batchSize ?? DEFAULT_RECIPE.batchSize
     if (!(Number.isInteger(epochs) && epochs >= 0)) {
       throw new NaskitError('E_BAD_OPTIONS', `epochs must be a non-negative integer, got ${epochs}`)
     }
@@ -266,7 +276,10 @@ export function tfjsEvaluator(options: TfjsEvaluatorOptions): TfjsEvaluator {
         epochs,
         batchSize,
         optimizer: options.optimizer,
-        learningRate: options.learningRate,
+        learningRate:
+          options.learningRate ??
+          ((options.optimizer ?? 'momentum') === 'adam' ? undefined : DEFAULT_RECIPE.learningRate),
+        warmupFraction: options.warmupFraction ?? DEFAULT_RECIPE.warmupFraction,
         momentum: options.momentum,
         weightDecay: options.weightDecay,
         schedule: options.schedule,

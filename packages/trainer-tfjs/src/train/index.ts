@@ -1,4 +1,4 @@
-export { tfjsEvaluator } from './evaluator.js'
+export { DEFAULT_RECIPE, tfjsEvaluator } from './evaluator.js'
 export type { TfjsEvalContext, TfjsEvaluator, TfjsEvaluatorOptions } from './evaluator.js'
 export { loadNetwork, saveNetwork } from './export.js'
 export {
