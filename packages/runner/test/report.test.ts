@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chainSpace } from '@naskit/core'
+import { chainSpace, defineEvaluator } from '@naskit/core'
 import { chromium } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { archSvgs, readExperiment, reportData, runExperiment, writeReport } from '../src/index'
@@ -147,4 +147,110 @@ describe.skipIf(!haveChromium)('naskit report', () => {
     expect(html.match(/class="arch-graph"/g)).toHaveLength(3)
     expect(html).toContain('layers (')
   })
+})
+
+describe.skipIf(!haveChromium)('the report in a 1280 px window', () => {
+  it('fits the width, keeps rows short, names the objective and formats the numbers', async () => {
+    const tfjsLike = defineEvaluator({
+      name: 'tfjs-like',
+      description: 'metrics shaped as the TensorFlow.js evaluators report them',
+      cost: 'cheap',
+      options: {},
+      create: () => ({
+        name: 'tfjs-like',
+        evaluate: (arch: unknown, ctx: { trialId: number }) => {
+          const acc = ctx.trialId % 3 === 0 ? 1 : 0.9 - ctx.trialId / 100
+          return {
+            objective: acc,
+            val_accuracy: acc,
+            test_accuracy: acc - 0.01,
+            params: 120_000 + ctx.trialId * 1234,
+            flops: 4_481_930 + ctx.trialId,
+            latency_ms: 3.5 + ctx.trialId / 10,
+            train_time_ms: 18_070 + ctx.trialId,
+            epochs: 1,
+            arch_size: JSON.stringify(arch).length,
+          }
+        },
+      }),
+    })
+    const dir = join(tmp(), 'exp')
+    await runExperiment({
+      out: dir,
+      config: { space: chainSpace(), evaluator: tfjsLike, budget: 12, seed: 4 },
+    })
+    const file = await writeReport(dir)
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    })
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+      await page.goto(`file://${file}`)
+      const layout = await page.evaluate(() => {
+        type El = {
+          textContent: string | null
+          children: ArrayLike<{ textContent: string | null }>
+          getBoundingClientRect(): { height: number }
+        }
+        const d = (
+          globalThis as unknown as {
+            document: {
+              querySelectorAll(s: string): Iterable<El>
+              querySelector(s: string): El | null
+              documentElement: { scrollWidth: number }
+            }
+          }
+        ).document
+        const rows = [...d.querySelectorAll('#top-table tbody tr')].map(
+          (r) => r.getBoundingClientRect().height,
+        )
+        const head = [...d.querySelectorAll('#top-table thead th')].map((h) => h.textContent)
+        const objective = [...d.querySelectorAll('#top-table tbody tr')].map(
+          (r) => r.children[2]?.textContent,
+        )
+        const timeColumn = head.indexOf('train_time_ms')
+        const times = [...d.querySelectorAll('#top-table tbody tr')].map(
+          (r) => r.children[timeColumn]?.textContent,
+        )
+        return {
+          scrollWidth: d.documentElement.scrollWidth,
+          rows,
+          head,
+          objective,
+          times,
+          setup: d.querySelector('#setup')?.textContent ?? '',
+          latency: d.querySelector('#chart-latency canvas') !== null,
+        }
+      })
+      expect(layout.scrollWidth).toBeLessThanOrEqual(1280)
+      expect(layout.rows).toHaveLength(10)
+      for (const h of layout.rows) expect(h).toBeLessThan(40)
+      expect(layout.head).toContain('objective (val_accuracy)')
+      expect(layout.head).not.toContain('val_accuracy')
+      for (const v of layout.objective) expect(v).toMatch(/^\d\.\d{4}$/)
+      for (const v of layout.times) expect(v).toBe('18s')
+      expect(layout.setup).toContain('tfjs-like')
+      expect(layout.setup).toContain('val_accuracy (higher is better)')
+      expect(layout.latency).toBe(true)
+      const axes = await page.evaluate(() =>
+        (
+          globalThis as unknown as {
+            naskitCharts: Array<{
+              getOption(): {
+                xAxis: Array<{ minInterval?: number }>
+                yAxis: Array<{ nameLocation?: string }>
+              }
+            }>
+          }
+        ).naskitCharts.map((c) => ({
+          minInterval: c.getOption().xAxis[0]?.minInterval,
+          yName: c.getOption().yAxis[0]?.nameLocation,
+        })),
+      )
+      expect(axes[0]).toEqual({ minInterval: 1, yName: 'middle' })
+    } finally {
+      await browser.close()
+    }
+  }, 60_000)
 })
