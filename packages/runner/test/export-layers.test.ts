@@ -179,9 +179,7 @@ describe('naskit export --format tfjs', () => {
       const model = await tf.loadLayersModel(`${server.url}/model.json`)
       const n = dataset.test.count
       const x = tf.tensor4d(testPixels(dataset, n), [n, ...IMAGE])
-      const y = model.predict(
-        x,
-      ) as import('@tensorflow/tfjs').Tensor
+      const y = model.predict(x) as import('@tensorflow/tfjs').Tensor
       const got = y.arraySync() as number[][]
       tf.dispose([x, y])
       model.dispose()

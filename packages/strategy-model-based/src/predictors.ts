@@ -81,6 +81,8 @@ export interface EnsemblePredictorOptions {
   encoding?: EncodingKind
   /** Seeds the initial weights: the same seed and data give the same predictions. @default 0 */
   seed?: number
+  /** Train each network on a bootstrap resample of the data (bagging). @default false */
+  bootstrap?: boolean
 }
 
 /** The ensemble predictor. */
@@ -136,10 +138,17 @@ export function createEnsemblePredictor(
     // the same data and seed give the same networks: a refit after a restore is exact
     const rng = new Rng(seed).fork(`fit:${n}`)
     nets = []
-    for (let k = 0; k < networks; k++)
-      nets.push(
-        trainMlp(x, ys, encoder.length, { hidden, epochs, learningRate, weightDecay }, rng.fork(k)),
-      )
+    for (let k = 0; k < networks; k++) {
+      const r = rng.fork(k)
+      let xs = x
+      let yk = ys
+      if (options.bootstrap === true && n > 1) {
+        const pick = Array.from({ length: n }, () => r.int(n))
+        xs = pick.map((i) => x[i] as SparseVector)
+        yk = Float64Array.from(pick, (i) => ys[i] as number)
+      }
+      nets.push(trainMlp(xs, yk, encoder.length, { hidden, epochs, learningRate, weightDecay }, r))
+    }
   }
 
   const predictEncoded = (xs: readonly SparseVector[]) => {

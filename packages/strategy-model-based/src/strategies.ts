@@ -158,6 +158,10 @@ export const bananasStrategy = defineStrategy({
       min: 0,
       description: 'L2 penalty on the weights.',
     }),
+    bootstrap: option.boolean({
+      default: false,
+      description: 'Train each network on a bootstrap resample of the trials (bagging).',
+    }),
   },
   create({ space, rng, options: o }): SamplingStrategy {
     const predictor = createEnsemblePredictor(space, {
@@ -167,6 +171,7 @@ export const bananasStrategy = defineStrategy({
       learningRate: o.learningRate,
       weightDecay: o.weightDecay,
       encoding: o.encoding,
+      bootstrap: o.bootstrap,
     })
     const model: Model = {
       fit(x, y, _pending, seed) {
