@@ -114,10 +114,10 @@ describe('naskit search --data', () => {
           channels: 2,
           layers: 1,
           resolution: 12,
-          backend: 'cpu',
+          backend: 'wasm',
         }),
         '--evaluator-options',
-        JSON.stringify({ epochs: 1, batchSize: 8, baseChannels: 2, backend: 'cpu' }),
+        JSON.stringify({ epochs: 1, batchSize: 8, baseChannels: 2, backend: 'wasm' }),
         '--executor',
         'inline',
         '--out',
@@ -128,5 +128,5 @@ describe('naskit search --data', () => {
     const err = c.err.join('')
     expect(code, err).toBe(0)
     expect(err).toMatch(/darts: searching on photos \(\d+ training images of 12×12×1, 2 classes\)/)
-  }, 120_000)
+  }, 240_000)
 })

@@ -54,7 +54,18 @@ console.log(
 // Without the trainer installed, a built-in evaluator of it says how to install it.
 const missing = spawnSync(
   'node_modules/.bin/naskit',
-  ['search', '--evaluator', 'mnist', '--budget', '1', '--out', 'no-trainer', '--quiet'],
+  [
+    'search',
+    '--space',
+    'nb201',
+    '--evaluator',
+    'mnist',
+    '--budget',
+    '1',
+    '--out',
+    'no-trainer',
+    '--quiet',
+  ],
   { encoding: 'utf8' },
 )
 if (

@@ -19,6 +19,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { randomStrategy, type StrategyPlugin } from '@naskit/core'
@@ -192,14 +193,14 @@ for (const dataset of datasets) {
             msPerQuery: tpe.msPerProposal,
           },
   }
-  writeFileSync(`${outDir}/nb201-${dataset}.json`, `${JSON.stringify(figures, null, 2)}\n`)
+  writeFileSync(join(outDir, `nb201-${dataset}.json`), `${JSON.stringify(figures, null, 2)}\n`)
   console.error(`${dataset}: ${((performance.now() - t0) / 1000).toFixed(0)} s`)
 }
 
 // the table: every dataset measured with these seeds and this budget
 const figures: DatasetFigures[] = []
 for (const d of ['cifar10', 'cifar100', 'imagenet16'] as const) {
-  const file = `${outDir}/nb201-${d}.json`
+  const file = join(outDir, `nb201-${d}.json`)
   if (!existsSync(file)) continue
   const f = JSON.parse(readFileSync(file, 'utf8')) as DatasetFigures
   if (f.queries === queries && f.seeds.join(',') === seeds.join(',')) figures.push(f)
@@ -261,7 +262,7 @@ if (!values['no-curves']) {
           ],
         }
   if ('missing' in tpe) console.log(`\nCurves without Optuna TPE: ${tpe.missing}.`)
-  const file = `${outDir}/nb201-${dataset}-curves.svg`
+  const file = join(outDir, `nb201-${dataset}-curves.svg`)
   writeFileSync(file, suiteSvg(withTpe))
   console.log(
     `\nBest-so-far curves over 1–${curveQueries} queries (${dataset}, seeds ${curveSeeds[0]}–${curveSeeds[curveSeeds.length - 1]}): ${file}`,

@@ -27,6 +27,12 @@ export interface CandidateOptions {
   maxNeighbours: number
   /** How objectives are reshaped before the model is fit. */
   transform: ObjectiveTransform
+  /**
+   * Random starts of a hill climb on the model's predicted mean; the climbs' end points and
+   * their neighbours join the candidates (local optima of the model away from the best
+   * architectures so far).
+   */
+  modelClimbs: number
 }
 
 /** What a model-based strategy plugs into {@link createModelStrategy}. */
@@ -52,6 +58,8 @@ export interface Model {
     incumbent: number,
     pending: readonly SparseVector[],
   ): number[]
+  /** The predicted mean (in the model's units) of each input. */
+  mean(x: readonly SparseVector[]): Float64Array
 }
 
 interface Observed {
@@ -156,7 +164,38 @@ export function createModelStrategy(args: {
       }
     }
     for (let t = 0; t < o.randomCandidates; t++) offer(space.sample(rng))
+    for (let c = 0; c < o.modelClimbs; c++) climb(space.sample(rng), offer)
     return out
+  }
+
+  /** Hill climb on the model's mean from `start`; offers the end point and its neighbours. */
+  const climb = (start: Arch, offer: (arch: Arch) => void) => {
+    let cur = start
+    let curMean = model.mean([encoder.encode(cur)])[0] as number
+    for (let step = 0; step < 32; step++) {
+      if (space.mutationSites(cur) === 0) break
+      const near = space.neighbours(cur)
+      const moves =
+        near.length <= o.maxNeighbours
+          ? near
+          : Array.from({ length: o.maxNeighbours }, () => space.mutate(cur, rng))
+      const means = model.mean(moves.map((a) => encoder.encode(a)))
+      let best = -1
+      for (let i = 0; i < moves.length; i++)
+        if (
+          (means[i] as number) > curMean &&
+          (best < 0 || (means[i] as number) > (means[best] as number))
+        )
+          best = i
+      if (best < 0) {
+        offer(cur)
+        for (const a of moves) offer(a)
+        return
+      }
+      cur = moves[best] as Arch
+      curMean = means[best] as number
+    }
+    offer(cur)
   }
 
   const record = (key: string, arch: Arch, out: Proposal[]) => {

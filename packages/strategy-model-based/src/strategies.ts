@@ -34,6 +34,12 @@ const candidateOptions = (defaults: {
     min: 0,
     description: 'Random architectures added to the candidates.',
   }),
+  modelClimbs: option.int({
+    default: 0,
+    min: 0,
+    description:
+      'Hill climbs on the model’s predicted mean from random architectures; their end points and neighbours join the candidates.',
+  }),
   maxNeighbours: option.int({
     default: 64,
     min: 1,
@@ -59,6 +65,7 @@ function candidateSettings(o: {
   randomCandidates: number
   maxNeighbours: number
   transform: 'none' | 'rank' | 'log'
+  modelClimbs: number
 }): CandidateOptions {
   return {
     initialSamples: o.initialSamples,
@@ -67,6 +74,7 @@ function candidateSettings(o: {
     randomCandidates: o.randomCandidates,
     maxNeighbours: o.maxNeighbours,
     transform: o.transform,
+    modelClimbs: o.modelClimbs,
   }
 }
 
@@ -178,6 +186,7 @@ export const bananasStrategy = defineStrategy({
         predictor.seed = seed
         predictor.fitEncoded(x, y)
       },
+      mean: (x) => predictor.predictEncoded(x).mean,
       select(candidates, n, rng, incumbent, pending) {
         const { mean, std } = predictor.predictEncoded(candidates)
         const picked = new Set<number>()
@@ -247,6 +256,7 @@ export const boStrategy = defineStrategy({
     })
     const gp = predictor.process
     const model: Model = {
+      mean: (x) => gp.predict(x).mean,
       fit(x, y, pending) {
         predictor.fitEncoded(x, y)
         if (pending.length === 0) return

@@ -16,6 +16,7 @@ strategyContract(bananasStrategy, {
     acquisition: 'ucb',
     encoding: 'auto',
     initialSamples: 2,
+    modelClimbs: 2,
   },
   batch: 5,
 })
@@ -28,6 +29,7 @@ strategyContract(boStrategy, {
     transform: 'rank',
     encoding: 'auto',
     quadratic: true,
+    modelClimbs: 2,
   },
   batch: 5,
 })

@@ -62,6 +62,11 @@ describe('state() and restore()', () => {
     ],
     ['bo', boStrategy as SamplingStrategyPlugin, { initialSamples: 3 }],
     [
+      'bananas (model climbs)',
+      bananasStrategy as SamplingStrategyPlugin,
+      { epochs: 20, networks: 2, initialSamples: 3, modelClimbs: 3 },
+    ],
+    [
       'bo (log, its)',
       boStrategy as SamplingStrategyPlugin,
       { initialSamples: 3, transform: 'log', acquisition: 'its' },

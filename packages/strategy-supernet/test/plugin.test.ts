@@ -111,7 +111,8 @@ describe('supernetStrategy', () => {
         backend: 'current',
       },
     })
-    const result = await run(nb201Space(), { ...tinyOptions, backend: 'auto' }, ctx)
+    const small = { trainSize: 128, validationSize: 64, testSize: 64 }
+    const result = await run(nb201Space(), { ...tinyOptions, ...small, backend: 'auto' }, ctx)
     expect(loads).toBe(1)
     expect(checkpoints).toHaveLength(2)
     expect(result.architectures.length).toBeGreaterThan(0)
