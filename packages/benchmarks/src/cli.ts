@@ -35,8 +35,8 @@ Runs search strategies on the NAS-Bench-201 table (strategies × seeds, a budget
 queries each) and compares them with published results.
 
 Options:
-  --strategies LIST   comma-separated: random, evolution, local-search, rl, a package name,
-                      or package#strategy (default: random,evolution)
+  --strategies LIST   comma-separated: random, evolution, local-search, rl, bananas, bo,
+                      a package name, or package#strategy (default: random,evolution)
   --queries N         unique architectures queried per run (default: 100)
   --seeds N|A:B       seeds per strategy: N for 0..N-1, or A:B for A..B, both included
                       (default: 100)

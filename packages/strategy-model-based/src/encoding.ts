@@ -40,7 +40,7 @@ interface CellPaths {
   live: number
   /** Offsets of the features of paths of each length (1 … nodes), per cell input. */
   offsets: number[][]
-  /** Nodes whose output leaves the cell (not read by a later node of the cell). */
+  /** Number of path features of this cell. */
   features: number
 }
 
