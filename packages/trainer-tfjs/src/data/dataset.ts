@@ -247,25 +247,70 @@ export function computeStats(set: ImageSet, shape: [number, number, number], lim
 
 export interface ArrayDatasetInput {
   name?: string
-  /** NHWC pixel values, bytes (0–255) or floats, `count × height × width × channels` long. */
-  images: Uint8Array | Float32Array
-  /** One integer class label per image, 0 … numClasses − 1. */
-  labels: Uint8Array | Int32Array | Uint16Array | number[]
-  /** [height, width, channels] of one image. */
-  imageShape: [number, number, number]
+  /**
+   * NHWC pixel values, bytes (0–255) or floats, `count × height × width × channels` long; or a
+   * `[count, height, width, channels]` tensor (its values are copied; dispose it afterwards).
+   */
+  images: Uint8Array | Float32Array | tf.Tensor
+  /** One integer class label per image, 0 … numClasses − 1 (or a 1-D tensor of them). */
+  labels: Uint8Array | Int32Array | Uint16Array | number[] | tf.Tensor
+  /** [height, width, channels] of one image (default: from a 4-D `images` tensor). */
+  imageShape?: [number, number, number]
   /** Default: the largest label + 1 (or `classNames.length`). */
   numClasses?: number
   /** The name of each class, in label order. */
   classNames?: string[]
   /** A test set, laid out as `images` / `labels`. */
-  testImages?: Uint8Array | Float32Array
-  testLabels?: Uint8Array | Int32Array | Uint16Array | number[]
+  testImages?: Uint8Array | Float32Array | tf.Tensor
+  testLabels?: Uint8Array | Int32Array | Uint16Array | number[] | tf.Tensor
   /**
    * Without test arrays: hold out this fraction of each class as the test set (stratified,
    * seeded by `seed`; default 0: no test set, so no test accuracy is measured).
    */
   testFraction?: number
   seed?: number
+}
+
+type ArrayInput = Omit<ArrayDatasetInput, 'images' | 'labels' | 'testImages' | 'testLabels'> & {
+  images: Uint8Array | Float32Array
+  labels: Uint8Array | Int32Array | Uint16Array | number[]
+  testImages?: Uint8Array | Float32Array
+  testLabels?: Uint8Array | Int32Array | Uint16Array | number[]
+}
+
+/** Tensors of an input become typed arrays; a 4-D images tensor gives the image shape. */
+function fromTensors(input: ArrayDatasetInput): ArrayInput {
+  const isTensor = (v: unknown): v is tf.Tensor => v instanceof tf.Tensor
+  const pixels = (v: tf.Tensor, name: string) => {
+    if (v.rank !== 4)
+      throw new NaskitError(
+        'E_DATASET',
+        `${name} as a tensor must be [count, height, width, channels], got shape [${v.shape.join(', ')}]`,
+      )
+    return v.dtype === 'int32' ? Float32Array.from(v.dataSync()) : (v.dataSync() as Float32Array)
+  }
+  const labelValues = (v: tf.Tensor, name: string) => {
+    if (v.rank !== 1)
+      throw new NaskitError('E_DATASET', `${name} as a tensor must be 1-D, got rank ${v.rank}`)
+    return Int32Array.from(v.dataSync())
+  }
+  const { images, labels, testImages, testLabels, ...rest } = input
+  const imageShape =
+    input.imageShape ??
+    (isTensor(images) && images.rank === 4
+      ? (images.shape.slice(1) as [number, number, number])
+      : undefined)
+  const out: ArrayInput = {
+    ...rest,
+    imageShape: imageShape as [number, number, number],
+    images: isTensor(images) ? pixels(images, 'images') : images,
+    labels: isTensor(labels) ? labelValues(labels, 'labels') : labels,
+  }
+  if (testImages !== undefined)
+    out.testImages = isTensor(testImages) ? pixels(testImages, 'testImages') : testImages
+  if (testLabels !== undefined)
+    out.testLabels = isTensor(testLabels) ? labelValues(testLabels, 'testLabels') : testLabels
+  return out
 }
 
 /**
@@ -275,7 +320,8 @@ export interface ArrayDatasetInput {
  * const ds = datasetFromArrays({ images, labels, imageShape: [32, 32, 3], testFraction: 0.2 })
  * ```
  */
-export function datasetFromArrays(input: ArrayDatasetInput): Dataset {
+export function datasetFromArrays(given: ArrayDatasetInput): Dataset {
+  const input = fromTensors(given)
   const shape = input.imageShape
   if (
     !Array.isArray(shape) ||
@@ -284,14 +330,14 @@ export function datasetFromArrays(input: ArrayDatasetInput): Dataset {
   ) {
     throw new NaskitError(
       'E_DATASET',
-      `imageShape must be [height, width, channels] (positive integers), got ${JSON.stringify(shape)}`,
+      `imageShape must be [height, width, channels] (positive integers; or give images as a [count, height, width, channels] tensor), got ${JSON.stringify(shape)}`,
     )
   }
   if (!(input.images instanceof Uint8Array || input.images instanceof Float32Array)) {
     throw new NaskitError('E_DATASET', 'images must be a Uint8Array (0–255) or a Float32Array')
   }
   const per = shape.reduce((a, b) => a * b, 1)
-  const toLabels = (l: ArrayDatasetInput['labels']) => (Array.isArray(l) ? Int32Array.from(l) : l)
+  const toLabels = (l: ArrayInput['labels']) => (Array.isArray(l) ? Int32Array.from(l) : l)
   let labels = toLabels(input.labels)
   let count = labels.length
   if (input.images.length !== count * per) {
