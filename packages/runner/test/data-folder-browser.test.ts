@@ -1,24 +1,17 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 import { startServer } from '../../../examples/browser-classify/serve.mjs'
 import { runCli } from '../src/index'
-import { captureIo, tmp } from './helpers'
+import { captureIo, loadSharp, tmp } from './helpers'
 import { needs } from './optional'
 
 // From a folder of PNG files to a prediction in a browser, as a web developer goes:
 // naskit search --data, naskit export --format tfjs, the browser-classify page.
 
-const trainerEntry = fileURLToPath(import.meta.resolve('@naskit/trainer-tfjs'))
-type Sharp = (
-  input: Buffer,
-  options: { raw: { width: number; height: number; channels: 3 } },
-) => { png(): { toFile(file: string): Promise<unknown> } }
-const sharpModule = createRequire(trainerEntry)('sharp') as Sharp | { default: Sharp }
-const sharp = typeof sharpModule === 'function' ? sharpModule : sharpModule.default
+const sharp = loadSharp()
 const tfMinJs = join(
   fileURLToPath(new URL('.', import.meta.resolve('@tensorflow/tfjs'))),
   'tf.min.js',

@@ -1,23 +1,12 @@
 import { mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../src/index'
 import { Store } from '../src/store'
 import type { StoredConfig } from '../src/types'
-import { captureIo, tmp } from './helpers'
+import { captureIo, loadSharp, tmp } from './helpers'
 
-// the image library comes with the trainer
-const trainerEntry = fileURLToPath(import.meta.resolve('@naskit/trainer-tfjs'))
-type Sharp = (
-  input: Buffer,
-  options: { raw: { width: number; height: number; channels: 1 } },
-) => {
-  toColourspace(space: string): { png(): { toFile(file: string): Promise<unknown> } }
-}
-const sharpModule = createRequire(trainerEntry)('sharp') as Sharp | { default: Sharp }
-const sharp = typeof sharpModule === 'function' ? sharpModule : sharpModule.default
+const sharp = loadSharp()
 
 /** Two classes told apart by which half of a 12×12 image is bright. */
 async function photos(root: string, perClass = 10): Promise<string> {

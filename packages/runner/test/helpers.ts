@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach } from 'vitest'
 import { findPackage } from '@naskit/core/node'
 
@@ -80,4 +81,18 @@ export function exited(
       resolve({ code: child.exitCode, signal: child.signalCode })
     else child.on('exit', (code, signal) => resolve({ code, signal }))
   })
+}
+
+/** The image library, as the trainer (which depends on it) loads it: for writing test images. */
+export type SharpLike = (
+  input: Buffer,
+  options: { raw: { width: number; height: number; channels: 1 | 3 } },
+) => {
+  png(): { toFile(file: string): Promise<unknown> }
+  toColourspace(space: string): { png(): { toFile(file: string): Promise<unknown> } }
+}
+export function loadSharp(): SharpLike {
+  const trainerEntry = fileURLToPath(import.meta.resolve('@naskit/trainer-tfjs'))
+  const mod = createRequire(trainerEntry)('sharp') as SharpLike | { default: SharpLike }
+  return typeof mod === 'function' ? mod : mod.default
 }

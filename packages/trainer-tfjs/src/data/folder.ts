@@ -78,13 +78,16 @@ function folderError(message: string, details: Record<string, unknown>): NaskitE
   return new NaskitError('E_DATA_FOLDER', message, { details })
 }
 
-function isDir(p: string): boolean {
+/** What is at a path: a folder, something else, or nothing. */
+function kindOf(p: string): 'dir' | 'other' | null {
   try {
-    return statSync(p).isDirectory()
+    return statSync(p).isDirectory() ? 'dir' : 'other'
   } catch {
-    return false
+    return null
   }
 }
+
+const isDir = (p: string) => kindOf(p) === 'dir'
 
 /** The class subfolders of `dir` and their image files, sorted by name. */
 function listClasses(dir: string): { name: string; files: string[] }[] {
@@ -148,9 +151,10 @@ export async function loadImageFolder(
   options: ImageFolderOptions = {},
 ): Promise<Dataset & { source: ImageFolderInfo }> {
   const root = path.resolve(dir)
-  if (!isDir(root)) {
+  const kind = kindOf(root)
+  if (kind !== 'dir') {
     throw folderError(
-      `Data folder ${dir} ${statSafe(root) ? 'is not a folder' : 'does not exist'}. Give a folder with one subfolder of images per class.`,
+      `Data folder ${dir} ${kind === 'other' ? 'is not a folder' : 'does not exist'}. Give a folder with one subfolder of images per class.`,
       { dir },
     )
   }
@@ -345,14 +349,5 @@ export async function loadImageFolder(
       resized,
       testSplit,
     },
-  }
-}
-
-function statSafe(p: string): boolean {
-  try {
-    statSync(p)
-    return true
-  } catch {
-    return false
   }
 }
